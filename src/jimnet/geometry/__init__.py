@@ -1,0 +1,39 @@
+"""Rotations, rigid poses and the paper's pose-error metrics.
+
+All matrices here act on **zyx** column vectors (array-axis order) unless a function name says
+``xyz``. See :mod:`jimnet.geometry.pose` for what a pose means.
+"""
+
+from jimnet.geometry.euler import (
+    aitom_euler_to_matrix,
+    aitom_to_relion_euler,
+    matrix_to_aitom_euler,
+    matrix_xyz_to_relion_euler,
+    relion_euler_to_matrix_xyz,
+    relion_to_aitom_euler,
+    xyz_to_zyx_matrix,
+    zyx_to_xyz_matrix,
+)
+from jimnet.geometry.metrics import (
+    geodesic_angle_deg,
+    rotation_error_frobenius,
+    translation_error_voxels,
+)
+from jimnet.geometry.pose import compose_poses, invert_pose, random_rotations
+
+__all__ = [
+    "aitom_euler_to_matrix",
+    "aitom_to_relion_euler",
+    "compose_poses",
+    "geodesic_angle_deg",
+    "invert_pose",
+    "matrix_to_aitom_euler",
+    "matrix_xyz_to_relion_euler",
+    "random_rotations",
+    "relion_euler_to_matrix_xyz",
+    "relion_to_aitom_euler",
+    "rotation_error_frobenius",
+    "translation_error_voxels",
+    "xyz_to_zyx_matrix",
+    "zyx_to_xyz_matrix",
+]
