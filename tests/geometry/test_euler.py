@@ -45,7 +45,8 @@ def test_relion_matrix_matches_relion_euler_cpp_formula():
         [-sg * cc - cg * sa, -sg * cs + cg * ca, sg * sb],
         [sc, ss, cb],
     ])
-    np.testing.assert_allclose(relion_euler_to_matrix_xyz([30.0, 50.0, -70.0]), expected, atol=1e-12)
+    actual = relion_euler_to_matrix_xyz([30.0, 50.0, -70.0])
+    np.testing.assert_allclose(actual, expected, atol=1e-12)
 
 
 @pytest.mark.parametrize("seed", [1, 2])

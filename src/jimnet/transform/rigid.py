@@ -81,11 +81,11 @@ def rigid_transform(
     unbatched = volume.ndim == 3
     vol = volume[None] if unbatched else volume
     if vol.ndim != 4:
-        raise ValueError(f"volume must have shape (B, D, H, W) or (D, H, W), got {tuple(volume.shape)}")
+        raise ValueError(f"volume must be (B, D, H, W) or (D, H, W), got {tuple(volume.shape)}")
     batch = vol.shape[0]
     rot = _as_tensor(rotation, vol)
     rot = rot.expand(batch, 3, 3) if rot.ndim == 2 else rot
-    t = torch.zeros(3, dtype=vol.dtype, device=vol.device) if shift is None else _as_tensor(shift, vol)
+    t = vol.new_zeros(3) if shift is None else _as_tensor(shift, vol)
     t = t.expand(batch, 3) if t.ndim == 1 else t
     grid = pose_sampling_grid(tuple(vol.shape[-3:]), rot, t)
     out = F.grid_sample(vol[:, None], grid, mode=mode, padding_mode="zeros", align_corners=True)
