@@ -1,0 +1,1 @@
+"""Command-line interface (``jimnet``); the typer app is :data:`jimnet.cli.main.app`."""

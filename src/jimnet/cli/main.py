@@ -1,0 +1,68 @@
+"""The ``jimnet`` command-line application (console script ``jimnet = jimnet.cli.main:app``).
+
+Adding a command
+----------------
+Write it as a plain function in its own module ``jimnet/cli/<name>.py``, decorated with
+:func:`jimnet.cli.common.handle_input_errors` (bad input → ``error: …`` on stderr, exit 2), with
+typer ``Annotated`` parameters whose help states units and conventions, and writing outputs only
+through :mod:`jimnet.io.atomic` (``--force`` to overwrite). Then register it below, in the
+"Commands" section, with one line::
+
+    from jimnet.cli.simulate import simulate
+    app.command("simulate")(simulate)
+
+Command modules never import this module, so there are no import cycles.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from jimnet import __version__
+
+HELP = """Jim-Net: joint unsupervised alignment and clustering of cryo-ET subtomograms.
+
+Conventions: volumes are MRC files (float32, voxel size in Å, cubic boxes; arrays indexed zyx);
+particles are RELION STAR files (angles rlnAngleRot/Tilt/Psi in degrees, RELION ZYZ, rotating the
+reference into the particle; shifts rlnOrigin{X,Y,Z}Angst in Å; rlnClassNumber 1-based; tilt
+range jimnetTiltMin/Max in degrees, default -60/+60). Bad input: one-line error, exit status 2.
+"""
+
+app = typer.Typer(
+    name="jimnet",
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode="markdown",
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        print(f"jimnet {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Print the jimnet version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Jim-Net command-line tools."""
+
+
+# ------------------------------------------------------------------------------------- Commands
+# One line per command; each lives in its own module (see the module docstring).
+from jimnet.cli.info import info  # noqa: E402
+
+app.command("info")(info)
