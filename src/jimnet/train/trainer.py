@@ -1,0 +1,357 @@
+"""Jim-Net's pair-matching training loop (METHOD.md §5.1) and Gum-Net's random-pair loop.
+
+One epoch of ``model="jimnet"``:
+
+1. feature pass (eval mode): M_CP penultimate features of every subtomogram;
+2. t-SNE (3-D) → full-covariance GMM with ``K`` components → hard labels;
+3. Hungarian re-indexing of the labels against the previous epoch;
+4. warm start of M_CP's last layer on the cached features (``warmup_epochs`` passes);
+5. within-cluster pair matching (every particle once as source, once as target, no self-pairs);
+6. one joint training pass: ``L_align + L_align(coarse) + λ_R·L_R + α·CE``.
+
+``model="gumnet"`` pairs particles at random and trains on the alignment loss only.
+
+Every random step draws from generators seeded by ``(seed, epoch)``, so a run resumed from the
+checkpoint of epoch ``e`` continues exactly as the uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from jimnet.evaluate import clustering_accuracy
+from jimnet.geometry import compose_poses, invert_pose, rotation_error_frobenius
+from jimnet.geometry.metrics import translation_error_voxels
+from jimnet.io import ParticleSet
+from jimnet.losses import alignment_loss, cluster_cross_entropy, jimnet_3d_loss
+from jimnet.models import GumNet, JimNet3D
+from jimnet.models.checkpoint import model_from_checkpoint, model_to_checkpoint
+from jimnet.train.clustering import cluster_features, reindex_labels
+from jimnet.train.data import Normalisation, global_normalisation, iterate_batches, tilt_tensors
+from jimnet.train.pairs import within_cluster_pairs
+
+ModelName = Literal["jimnet", "gumnet"]
+CHECKPOINT_NAME = "checkpoint.pt"
+MODEL_NAME = "model.pt"
+METRICS_NAME = "metrics.jsonl"
+
+
+@dataclass
+class TrainConfig:
+    """Training settings (defaults: METHOD.md §5.2 recommended choices, CPU-sized network).
+
+    Attributes
+    ----------
+    model : {"jimnet", "gumnet"}
+    n_clusters : int
+        K, the number of clusters (given, not estimated).
+    epochs : int
+        Total number of epochs (a resumed run continues up to this number).
+    width : float
+        Network width multiplier (1.0 = paper size).
+    batch_size : int
+    lr : float
+        Learning rate of everything but the cluster head (NAdam, eps 1e-7).
+    cluster_lr : float
+        Learning rate of the cluster head M_CP and of its warm start.
+    warmup_epochs : int
+        Passes of the classifier warm start on cached features per epoch.
+    alpha, lambda_r, coarse_weight : float
+        Loss weights (cluster CE, fine regulariser L_R, coarse-stage alignment loss).
+    use_tsne : bool
+        t-SNE before the GMM (paper); ``False`` fits the GMM on raw features.
+    impute : bool
+        Use the particles' tilt ranges for missing-wedge imputation.
+    seed : int
+    device : str
+        "cpu", "cuda" or "auto".
+    init : str or None
+        Checkpoint or model file to start from (fine-tuning), e.g. an SNR-100 model.
+    """
+
+    model: ModelName = "jimnet"
+    n_clusters: int = 5
+    epochs: int = 10
+    width: float = 0.25
+    batch_size: int = 16
+    lr: float = 1e-4
+    cluster_lr: float = 1e-4
+    warmup_epochs: int = 10
+    alpha: float = 0.01
+    lambda_r: float = 0.1
+    coarse_weight: float = 1.0
+    use_tsne: bool = True
+    impute: bool = True
+    seed: int = 0
+    device: str = "auto"
+    init: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" → CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def build_model(config: TrainConfig, box_size: int) -> nn.Module:
+    """A fresh model, or the one in ``config.init`` (its weights; K and box must agree)."""
+    if config.init:
+        ckpt = torch.load(config.init, map_location="cpu", weights_only=True)
+        return model_from_checkpoint(ckpt.get("model_checkpoint", ckpt))
+    if config.model == "jimnet":
+        return JimNet3D(width=config.width, n_clusters=config.n_clusters, input_size=box_size)
+    return GumNet(width=config.width, input_size=box_size)
+
+
+def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    head = list(model.cluster_head.parameters()) if hasattr(model, "cluster_head") else []
+    head_ids = {id(p) for p in head}
+    rest = [p for p in model.parameters() if id(p) not in head_ids]
+    groups = [{"params": rest, "lr": config.lr}]
+    if head:
+        groups.append({"params": head, "lr": config.cluster_lr})
+    return torch.optim.NAdam(groups, eps=1e-7)
+
+
+def _epoch_rng(seed: int, epoch: int) -> np.random.Generator:
+    return np.random.default_rng([seed, epoch])
+
+
+@dataclass
+class EpochResult:
+    """What one epoch logged (also one line of ``metrics.jsonl``)."""
+
+    epoch: int
+    losses: dict[str, float]
+    cluster_sizes: list[int]
+    label_change: float | None
+    seconds: float
+    accuracy_gmm: float | None = None
+    accuracy_mcp: float | None = None
+    rotation_error: float | None = None
+    translation_error: float | None = None
+
+
+class Trainer:
+    """Runs :class:`TrainConfig` on a :class:`~jimnet.io.ParticleSet`, writing into ``out_dir``.
+
+    ``out_dir`` receives ``checkpoint.pt`` (after every epoch, atomically: model, optimiser,
+    labels, normalisation, epoch, config), ``model.pt`` (the latest model alone, loadable by
+    :func:`jimnet.models.checkpoint.load_model`), ``metrics.jsonl`` and ``config.json``.
+    """
+
+    def __init__(self, particles: ParticleSet, config: TrainConfig, out_dir: str | os.PathLike,
+                 *, progress: Callable[[str, int, int], None] | None = None) -> None:
+        self.particles = particles
+        self.config = config
+        self.out_dir = Path(out_dir)
+        self.device = resolve_device(config.device)
+        self.progress = progress or (lambda stage, done, total: None)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)  # the initial weights depend on the seed only
+            self.model = build_model(config, particles.box_size).to(self.device)
+        self.optimizer = _optimizer(self.model, config)
+        self.labels: np.ndarray | None = None
+        self.epoch = 0
+        self.norm: Normalisation | None = None
+        self.tilts = particles.tilt_ranges()
+        self.true_classes = particles.class_numbers()
+        self.true_poses = particles.poses() if "rlnAngleRot" in particles.table.columns else None
+
+    # ---------------------------------------------------------------- checkpoints
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out_dir / CHECKPOINT_NAME
+
+    def save(self) -> None:
+        state = {
+            "model_checkpoint": model_to_checkpoint(self.model),
+            "optimizer": self.optimizer.state_dict(),
+            "epoch": self.epoch,
+            "labels": None if self.labels is None else torch.from_numpy(self.labels),
+            "normalisation": None if self.norm is None else [self.norm.mean, self.norm.std],
+            "train_config": json.dumps(asdict(self.config)),
+        }
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        for name, obj in ((CHECKPOINT_NAME, state),
+                          (MODEL_NAME, model_to_checkpoint(self.model, self._model_extra()))):
+            tmp = self.out_dir / (name + ".tmp")
+            torch.save(obj, tmp)
+            os.replace(tmp, self.out_dir / name)
+
+    def _model_extra(self) -> dict[str, Any]:
+        norm = None if self.norm is None else [self.norm.mean, self.norm.std]
+        return {"normalisation": norm, "epoch": self.epoch, "n_clusters": self.config.n_clusters}
+
+    def load(self, path: str | os.PathLike | None = None) -> int:
+        """Restore a checkpoint; returns the number of completed epochs."""
+        state = torch.load(path or self.checkpoint_path, map_location=self.device,
+                           weights_only=True)
+        self.model = model_from_checkpoint(state["model_checkpoint"]).to(self.device)
+        self.optimizer = _optimizer(self.model, self.config)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epoch = int(state["epoch"])
+        self.labels = None if state["labels"] is None else state["labels"].numpy()
+        self.norm = None if state["normalisation"] is None else Normalisation(
+            *state["normalisation"])
+        return self.epoch
+
+    # ---------------------------------------------------------------- the loop
+
+    def _batch(self, indices: np.ndarray) -> torch.Tensor:
+        assert self.norm is not None
+        return self.norm.apply(self.particles.get_batch(indices.tolist())).to(self.device)
+
+    def feature_pass(self) -> tuple[np.ndarray, np.ndarray]:
+        """M_CP features (n, F) and argmax predictions (n,), eval mode, no gradient."""
+        assert self.norm is not None
+        self.model.eval()
+        feats, preds = [], []
+        n = len(self.particles)
+        with torch.no_grad():
+            for k, batch in enumerate(iterate_batches(self.particles, range(n),
+                                                      self.config.batch_size)):
+                logits, f = self.model.classify(self.norm.apply(batch).to(self.device))
+                feats.append(f.cpu().double().numpy())
+                preds.append(logits.argmax(1).cpu().numpy())
+                self.progress("features", min((k + 1) * self.config.batch_size, n), n)
+        return np.concatenate(feats), np.concatenate(preds)
+
+    def warm_start(self, features: np.ndarray, labels: np.ndarray, rng: np.random.Generator
+                   ) -> None:
+        """Train only M_CP's last layer on cached features (METHOD.md §5.1 step 5)."""
+        layer = self.model.cluster_head.fc2
+        opt = torch.optim.Adam(layer.parameters(), lr=self.config.cluster_lr)
+        x = torch.as_tensor(features, dtype=torch.float32, device=self.device)
+        y = torch.as_tensor(labels, device=self.device)
+        for _ in range(self.config.warmup_epochs):
+            order = torch.as_tensor(rng.permutation(len(x)), device=self.device)
+            for start in range(0, len(x), self.config.batch_size):
+                sel = order[start:start + self.config.batch_size]
+                opt.zero_grad()
+                cluster_cross_entropy(layer(x[sel]), y[sel]).backward()
+                opt.step()
+
+    def _pair_pose_errors(self, pairs: np.ndarray, rot: np.ndarray, shift: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        """Paper metrics of predicted source→target poses against the truth (same-class pairs)."""
+        assert self.true_poses is not None
+        r_all, t_all = self.true_poses
+        s, t = pairs[:, 0], pairs[:, 1]
+        r_rel, t_rel = compose_poses(r_all[t], t_all[t], *invert_pose(r_all[s], t_all[s]))
+        return rotation_error_frobenius(r_rel, rot), translation_error_voxels(t_rel, shift)
+
+    def train_pass(self, pairs: np.ndarray, labels: np.ndarray | None,
+                   rng: np.random.Generator) -> tuple[dict[str, float], list[np.ndarray]]:
+        cfg = self.config
+        self.model.train()
+        order = rng.permutation(len(pairs))
+        sums: dict[str, float] = {}
+        errors: list[np.ndarray] = [np.empty(0), np.empty(0)]
+        same = None if self.true_classes is None else self.true_classes
+        for start in range(0, len(order), cfg.batch_size):
+            batch_pairs = pairs[order[start:start + cfg.batch_size]]
+            if len(batch_pairs) < 2:  # BatchNorm needs two samples
+                continue
+            src, tgt = self._batch(batch_pairs[:, 0]), self._batch(batch_pairs[:, 1])
+            kwargs = {}
+            if cfg.impute:
+                kwargs = {"source_tilt": tilt_tensors(self.tilts, batch_pairs[:, 0], self.device),
+                          "target_tilt": tilt_tensors(self.tilts, batch_pairs[:, 1], self.device)}
+            out = self.model(src, tgt, **kwargs)
+            if cfg.model == "jimnet":
+                lab = None if labels is None else torch.as_tensor(labels[batch_pairs[:, 0]],
+                                                                  device=self.device)
+                total, parts = jimnet_3d_loss(
+                    out.output, tgt, coarse_output=out.coarse_output,
+                    fine_rotation=out.fine.rotation, fine_shift=out.fine.shift_normalised,
+                    cluster_logits=out.cluster_logits, cluster_labels=lab,
+                    coarse_weight=cfg.coarse_weight, lambda_r=cfg.lambda_r, alpha=cfg.alpha)
+            else:
+                total = alignment_loss(out.output, tgt)
+                parts = {"align": total}
+            self.optimizer.zero_grad()
+            total.backward()
+            self.optimizer.step()
+            for key, value in {"total": total, **parts}.items():
+                sums[key] = sums.get(key, 0.0) + float(value.detach()) * len(batch_pairs)
+            if self.true_poses is not None and same is not None:
+                keep = same[batch_pairs[:, 0]] == same[batch_pairs[:, 1]]
+                if keep.any():
+                    rot, shift = out.pose_numpy()
+                    r_err, t_err = self._pair_pose_errors(batch_pairs[keep], rot[keep],
+                                                          shift[keep])
+                    errors = [np.concatenate([errors[0], r_err]),
+                              np.concatenate([errors[1], t_err])]
+            self.progress("train", min(start + cfg.batch_size, len(order)), len(order))
+        n = max(1, len(order))
+        return {k: v / n for k, v in sums.items()}, errors
+
+    def run_epoch(self) -> EpochResult:
+        cfg = self.config
+        t0 = time.perf_counter()
+        epoch = self.epoch + 1
+        rng = _epoch_rng(cfg.seed, epoch)
+        n = len(self.particles)
+        label_change = None
+        acc_gmm = acc_mcp = None
+        if cfg.model == "jimnet":
+            features, predictions = self.feature_pass()
+            labels, _ = cluster_features(features, cfg.n_clusters, seed=int(rng.integers(2**31)),
+                                         use_tsne=cfg.use_tsne)
+            if self.labels is not None:
+                labels = reindex_labels(self.labels, labels, cfg.n_clusters)
+                label_change = float(np.mean(labels != self.labels))
+            self.warm_start(features, labels, rng)
+            pairs = within_cluster_pairs(labels, rng)
+            if self.true_classes is not None:
+                acc_gmm = clustering_accuracy(self.true_classes - 1, labels, None).accuracy
+                acc_mcp = clustering_accuracy(self.true_classes - 1, predictions, None).accuracy
+        else:
+            labels = None
+            pairs = np.stack([np.arange(n), rng.permutation(n)], axis=1)
+        losses, errors = self.train_pass(pairs, labels, rng)
+        self.labels = labels
+        self.epoch = epoch
+        sizes = [] if labels is None else np.bincount(labels, minlength=cfg.n_clusters).tolist()
+        result = EpochResult(
+            epoch=epoch, losses=losses, cluster_sizes=sizes, label_change=label_change,
+            seconds=time.perf_counter() - t0, accuracy_gmm=acc_gmm, accuracy_mcp=acc_mcp,
+            rotation_error=float(errors[0].mean()) if len(errors[0]) else None,
+            translation_error=float(errors[1].mean()) if len(errors[1]) else None)
+        return result
+
+    def fit(self, *, resume: bool = False,
+            on_epoch: Callable[[EpochResult], None] | None = None) -> list[EpochResult]:
+        """Train up to ``config.epochs`` epochs; with ``resume`` continue from the checkpoint."""
+        if resume:
+            self.load()
+        else:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            (self.out_dir / METRICS_NAME).write_text("")
+        if self.norm is None:
+            self.norm = global_normalisation(self.particles, self.config.batch_size)
+        (self.out_dir / "config.json").write_text(json.dumps(asdict(self.config), indent=2))
+        results = []
+        while self.epoch < self.config.epochs:
+            result = self.run_epoch()
+            self.save()
+            with open(self.out_dir / METRICS_NAME, "a") as fh:
+                fh.write(json.dumps(asdict(result)) + "\n")
+            results.append(result)
+            if on_epoch:
+                on_epoch(result)
+        return results
