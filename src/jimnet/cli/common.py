@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from jimnet.errors import JimnetInputError
 
-__all__ = ["EXIT_INPUT_ERROR", "handle_input_errors", "stdout_console"]
+__all__ = ["EXIT_INPUT_ERROR", "handle_input_errors", "stage_progress", "stdout_console"]
+
+ProgressCallback = Callable[[str, int, int], None]
 
 #: Exit status for bad user input (same as click's usage errors).
 EXIT_INPUT_ERROR = 2
@@ -43,3 +55,25 @@ def handle_input_errors(fn: Callable[P, R]) -> Callable[P, R]:
 def stdout_console() -> Console:
     """A rich console on the *current* ``sys.stdout`` (created per call, so tests capture it)."""
     return Console(file=sys.stdout, highlight=False, soft_wrap=False)
+
+
+@contextlib.contextmanager
+def stage_progress(console: Console, *, quiet: bool = False) -> Iterator[ProgressCallback]:
+    """A rich progress display with ETA; yields ``callback(stage, done, total)``.
+
+    Each new ``stage`` name gets its own bar; ``done`` is the number of items completed so far
+    in that stage (a stage restarting from a smaller ``done`` resets its bar, e.g. per epoch).
+    """
+    columns = (TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+    with Progress(*columns, console=console, disable=quiet, transient=False) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def callback(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            elif done < bar.tasks[tasks[stage]].completed:
+                bar.reset(tasks[stage], total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield callback

@@ -66,3 +66,9 @@ def _main(
 from jimnet.cli.info import info  # noqa: E402
 
 app.command("info")(info)
+
+from jimnet.cli.simulate import simulate  # noqa: E402
+from jimnet.cli.train import train  # noqa: E402
+
+app.command("simulate")(simulate)
+app.command("train")(train)

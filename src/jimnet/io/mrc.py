@@ -21,6 +21,7 @@ import mrcfile
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from jimnet import __version__
 from jimnet.errors import JimnetInputError
 from jimnet.io.atomic import atomic_write
 
@@ -319,6 +320,10 @@ def _write(
         mrc.header.origin = (0.0, 0.0, 0.0)
         mrc.nstart = (0, 0, 0)
         mrc.update_header_stats()
+        # mrcfile stamps the creation time into label 0; a fixed label keeps same-seed outputs
+        # byte-identical.
+        mrc.header.label[0] = f"jimnet {__version__}".encode()
+        mrc.header.nlabl = 1
     return target
 
 

@@ -1,0 +1,103 @@
+"""``jimnet train``: unsupervised training of Jim-Net (or Gum-Net) on a particle set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from jimnet.cli.common import handle_input_errors, stage_progress, stdout_console
+from jimnet.errors import JimnetInputError
+from jimnet.io import ParticleSet
+from jimnet.train.trainer import CHECKPOINT_NAME, EpochResult, TrainConfig, Trainer
+
+__all__ = ["train"]
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "–" if value is None else format(value, spec)
+
+
+@handle_input_errors
+def train(
+    particles: Annotated[Path, typer.Argument(help="Particle STAR file (RELION 3.1–5).",
+                                              show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="Run directory: checkpoint.pt, model.pt, "
+                                      "metrics.jsonl, config.json.")],
+    classes: Annotated[int, typer.Option("--classes", "-k", help="Number of clusters K.")] = 5,
+    model: Annotated[str, typer.Option(help="jimnet (pair matching + clustering) or gumnet "
+                                       "(random pairs, alignment only).")] = "jimnet",
+    epochs: Annotated[int, typer.Option(help="Total epochs (a resumed run continues to this).")
+                      ] = 10,
+    width: Annotated[float, typer.Option(help="Network width multiplier; 1.0 = paper size, "
+                                         "0.25 runs on a laptop CPU.")] = 0.25,
+    batch_size: Annotated[int, typer.Option(help="Pairs per optimisation step.")] = 16,
+    lr: Annotated[float, typer.Option(help="Learning rate of the alignment network (NAdam).")
+                  ] = 1e-4,
+    cluster_lr: Annotated[float, typer.Option(help="Learning rate of the cluster head.")
+                          ] = 1e-4,
+    tsne: Annotated[bool, typer.Option("--tsne/--no-tsne", help="t-SNE (3-D) before the GMM, "
+                                       "as the paper; --no-tsne fits the GMM on raw features.")
+                    ] = True,
+    init: Annotated[Path | None, typer.Option(help="Start from this model.pt/checkpoint.pt "
+                                              "(fine-tuning, e.g. from an SNR-100 model).",
+                                              show_default=False)] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its "
+                                         "last checkpoint.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing run directory.")
+                     ] = False,
+    seed: Annotated[int, typer.Option(help="Seed of every random step.")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    pixel_size: Annotated[float | None, typer.Option(help="Voxel size in Å (overrides the "
+                                                     "STAR/MRC headers).", show_default=False)
+                          ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+) -> None:
+    """Train on PARTICLES without labels. Tilt ranges (jimnetTiltMin/Max, degrees, default
+    ±60) drive the missing-wedge imputation. True classes/poses in the STAR (rlnClassNumber,
+    rlnAngle*, rlnOrigin*Angst), if present, are only used to log accuracy and pose errors.
+    """
+    if model not in ("jimnet", "gumnet"):
+        raise JimnetInputError(f"--model must be jimnet or gumnet, got {model!r}")
+    if classes < 1 or epochs < 1 or batch_size < 2 or width <= 0 or lr <= 0 or cluster_lr <= 0:
+        raise JimnetInputError("--classes and --epochs must be ≥ 1, --batch-size ≥ 2, "
+                               "--width/--lr/--cluster-lr > 0")
+    if init is not None and not init.is_file():
+        raise JimnetInputError(f"--init file not found: {init}")
+    ckpt = out / CHECKPOINT_NAME
+    if resume and not ckpt.is_file():
+        raise JimnetInputError(f"--resume: no checkpoint at {ckpt}")
+    if not resume and out.exists() and any(out.iterdir()) and not force:
+        raise JimnetInputError(f"run directory is not empty: {out} (use --force or --resume)")
+    ps = ParticleSet.from_star(particles, pixel_size=pixel_size)
+    if classes > len(ps):
+        raise JimnetInputError(f"--classes {classes} exceeds the {len(ps)} particles in "
+                               f"{particles}")
+    config = TrainConfig(model=model, n_clusters=classes, epochs=epochs, width=width,
+                         batch_size=batch_size, lr=lr, cluster_lr=cluster_lr, use_tsne=tsne,
+                         seed=seed, device=device, init=None if init is None else str(init))
+    console = stdout_console()
+    table = Table("epoch", "loss", "align", "clusters", "changed", "acc GMM", "acc M_CP",
+                  "‖ΔR‖_F", "Δt vox", "s", title=f"jimnet train ({model}, width {width})")
+
+    def report(r: EpochResult) -> None:
+        console.print(
+            f"epoch {r.epoch}: loss {r.losses.get('total', float('nan')):.4f}, clusters "
+            f"{r.cluster_sizes or '–'}, acc GMM {_fmt(r.accuracy_gmm, '.3f')}, "
+            f"‖ΔR‖_F {_fmt(r.rotation_error, '.3f')}, {r.seconds:.1f} s")
+        table.add_row(str(r.epoch), f"{r.losses.get('total', float('nan')):.4f}",
+                      f"{r.losses.get('align', float('nan')):.4f}",
+                      " ".join(map(str, r.cluster_sizes)) or "–",
+                      _fmt(r.label_change, ".2f"), _fmt(r.accuracy_gmm, ".3f"),
+                      _fmt(r.accuracy_mcp, ".3f"), _fmt(r.rotation_error, ".3f"),
+                      _fmt(r.translation_error, ".2f"), f"{r.seconds:.1f}")
+
+    with stage_progress(console, quiet=quiet) as progress:
+        trainer = Trainer(ps, config, out, progress=progress)
+        if resume:
+            console.print(f"resuming {out} from epoch {trainer.load()} of {epochs}")
+        trainer.fit(resume=resume, on_epoch=report)
+    console.print(table)
+    console.print(f"model: {out / 'model.pt'}  metrics: {out / 'metrics.jsonl'}")
