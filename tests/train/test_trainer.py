@@ -44,3 +44,20 @@ def test_gumnet_trains_on_random_pairs(tiny_star, tmp_path):
     cfg = TrainConfig(model="gumnet", epochs=1, width=0.0625, batch_size=4, seed=0)
     (result,) = Trainer(particles, cfg, tmp_path / "g").fit()
     assert result.cluster_sizes == [] and np.isfinite(result.losses["align"])
+
+
+def test_two_process_ddp_epoch_with_torchrun(tiny_star, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           "-m", "jimnet", "train", tiny_star, "--out", str(out), "--classes", "2", "--epochs",
+           "1", "--width", "0.0625", "--batch-size", "2", "--no-tsne", "--device", "cpu",
+           "--quiet"]
+    env = {**__import__("os").environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    record = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    assert record["epoch"] == 1 and sum(record["cluster_sizes"]) == 8
+    assert np.isfinite(record["losses"]["total"])

@@ -11,6 +11,7 @@ from rich.table import Table
 from jimnet.cli.common import handle_input_errors, stage_progress, stdout_console
 from jimnet.errors import JimnetInputError
 from jimnet.io import ParticleSet
+from jimnet.train.distributed import init_from_environment, rank_and_world
 from jimnet.train.trainer import CHECKPOINT_NAME, EpochResult, TrainConfig, Trainer
 
 __all__ = ["train"]
@@ -58,6 +59,8 @@ def train(
     """Train on PARTICLES without labels. Tilt ranges (jimnetTiltMin/Max, degrees, default
     ±60) drive the missing-wedge imputation. True classes/poses in the STAR (rlnClassNumber,
     rlnAngle*, rlnOrigin*Angst), if present, are only used to log accuracy and pose errors.
+
+    Several processes: torchrun --nproc-per-node N -m jimnet train ... (gloo on CPU, NCCL on GPU).
     """
     if model not in ("jimnet", "gumnet"):
         raise JimnetInputError(f"--model must be jimnet or gumnet, got {model!r}")
@@ -69,7 +72,9 @@ def train(
     ckpt = out / CHECKPOINT_NAME
     if resume and not ckpt.is_file():
         raise JimnetInputError(f"--resume: no checkpoint at {ckpt}")
-    if not resume and out.exists() and any(out.iterdir()) and not force:
+    init_from_environment(device)
+    is_main = rank_and_world()[0] == 0
+    if not resume and is_main and out.exists() and any(out.iterdir()) and not force:
         raise JimnetInputError(f"run directory is not empty: {out} (use --force or --resume)")
     ps = ParticleSet.from_star(particles, pixel_size=pixel_size)
     if classes > len(ps):
@@ -79,6 +84,9 @@ def train(
                          batch_size=batch_size, lr=lr, cluster_lr=cluster_lr, use_tsne=tsne,
                          seed=seed, device=device, init=None if init is None else str(init))
     console = stdout_console()
+    quiet = quiet or not is_main
+    if not is_main:
+        console.quiet = True
     table = Table("epoch", "loss", "align", "clusters", "changed", "acc GMM", "acc M_CP",
                   "‖ΔR‖_F", "Δt vox", "s", title=f"jimnet train ({model}, width {width})")
 

@@ -13,6 +13,11 @@ One epoch of ``model="jimnet"``:
 
 Every random step draws from generators seeded by ``(seed, epoch)``, so a run resumed from the
 checkpoint of epoch ``e`` continues exactly as the uninterrupted run would.
+
+Under ``torchrun`` (an initialised process group) the feature pass is sharded and gathered, every
+rank clusters the same features with the same seed (so labels agree without a broadcast), the
+training batches are dealt round-robin to the ranks and gradients are averaged by
+``DistributedDataParallel``; only rank 0 writes files.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from jimnet.evaluate import clustering_accuracy
 from jimnet.geometry import compose_poses, invert_pose, rotation_error_frobenius
@@ -38,6 +44,13 @@ from jimnet.models import GumNet, JimNet3D
 from jimnet.models.checkpoint import model_from_checkpoint, model_to_checkpoint
 from jimnet.train.clustering import cluster_features, reindex_labels
 from jimnet.train.data import Normalisation, global_normalisation, iterate_batches, tilt_tensors
+from jimnet.train.distributed import (
+    barrier,
+    gather_rows,
+    rank_and_world,
+    shard,
+    sum_across_ranks,
+)
 from jimnet.train.pairs import within_cluster_pairs
 
 ModelName = Literal["jimnet", "gumnet"]
@@ -157,18 +170,29 @@ class Trainer:
         self.particles = particles
         self.config = config
         self.out_dir = Path(out_dir)
+        self.rank, self.world = rank_and_world()
         self.device = resolve_device(config.device)
+        if self.device.type == "cuda" and self.world > 1:
+            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", self.rank)))
         self.progress = progress or (lambda stage, done, total: None)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)  # the initial weights depend on the seed only
             self.model = build_model(config, particles.box_size).to(self.device)
-        self.optimizer = _optimizer(self.model, config)
+        self._wrap()
         self.labels: np.ndarray | None = None
         self.epoch = 0
         self.norm: Normalisation | None = None
         self.tilts = particles.tilt_ranges()
         self.true_classes = particles.class_numbers()
         self.true_poses = particles.poses() if "rlnAngleRot" in particles.table.columns else None
+
+    def _wrap(self) -> None:
+        """(Re)build the optimiser and, under torchrun, the DDP wrapper used for training."""
+        self.optimizer = _optimizer(self.model, self.config)
+        self.net: nn.Module = self.model
+        if self.world > 1:
+            ids = None if self.device.type == "cpu" else [self.device.index]
+            self.net = DistributedDataParallel(self.model, device_ids=ids)
 
     # ---------------------------------------------------------------- checkpoints
 
@@ -177,6 +201,9 @@ class Trainer:
         return self.out_dir / CHECKPOINT_NAME
 
     def save(self) -> None:
+        if self.rank != 0:
+            barrier()
+            return
         state = {
             "model_checkpoint": model_to_checkpoint(self.model),
             "optimizer": self.optimizer.state_dict(),
@@ -191,6 +218,7 @@ class Trainer:
             tmp = self.out_dir / (name + ".tmp")
             torch.save(obj, tmp)
             os.replace(tmp, self.out_dir / name)
+        barrier()
 
     def _model_extra(self) -> dict[str, Any]:
         norm = None if self.norm is None else [self.norm.mean, self.norm.std]
@@ -201,7 +229,7 @@ class Trainer:
         state = torch.load(path or self.checkpoint_path, map_location=self.device,
                            weights_only=True)
         self.model = model_from_checkpoint(state["model_checkpoint"]).to(self.device)
-        self.optimizer = _optimizer(self.model, self.config)
+        self._wrap()
         self.optimizer.load_state_dict(state["optimizer"])
         self.epoch = int(state["epoch"])
         self.labels = None if state["labels"] is None else state["labels"].numpy()
@@ -221,14 +249,17 @@ class Trainer:
         self.model.eval()
         feats, preds = [], []
         n = len(self.particles)
+        mine = shard(n, self.rank, self.world)
+        bs = self.config.batch_size
         with torch.no_grad():
-            for k, batch in enumerate(iterate_batches(self.particles, range(n),
-                                                      self.config.batch_size)):
+            for k, batch in enumerate(iterate_batches(self.particles, mine, bs)):
                 logits, f = self.model.classify(self.norm.apply(batch).to(self.device))
                 feats.append(f.cpu().double().numpy())
                 preds.append(logits.argmax(1).cpu().numpy())
-                self.progress("features", min((k + 1) * self.config.batch_size, n), n)
-        return np.concatenate(feats), np.concatenate(preds)
+                self.progress("features", min((k + 1) * bs, len(mine)), len(mine))
+        features = gather_rows(np.concatenate(feats), n)
+        predictions = gather_rows(np.concatenate(preds)[:, None], n)[:, 0]
+        return features, predictions
 
     def warm_start(self, features: np.ndarray, labels: np.ndarray, rng: np.random.Generator
                    ) -> None:
@@ -255,23 +286,26 @@ class Trainer:
         return rotation_error_frobenius(r_rel, rot), translation_error_voxels(t_rel, shift)
 
     def train_pass(self, pairs: np.ndarray, labels: np.ndarray | None,
-                   rng: np.random.Generator) -> tuple[dict[str, float], list[np.ndarray]]:
+                   rng: np.random.Generator
+                   ) -> tuple[dict[str, float], tuple[float | None, float | None]]:
         cfg = self.config
         self.model.train()
         order = rng.permutation(len(pairs))
-        sums: dict[str, float] = {}
-        errors: list[np.ndarray] = [np.empty(0), np.empty(0)]
-        same = None if self.true_classes is None else self.true_classes
-        for start in range(0, len(order), cfg.batch_size):
-            batch_pairs = pairs[order[start:start + cfg.batch_size]]
-            if len(batch_pairs) < 2:  # BatchNorm needs two samples
-                continue
+        batches = [order[s:s + cfg.batch_size] for s in range(0, len(order), cfg.batch_size)]
+        batches = [b for b in batches if len(b) >= 2]  # BatchNorm needs two samples
+        # Every rank must take the same number of DDP steps.
+        batches = batches[: len(batches) // self.world * self.world][self.rank::self.world]
+        keys = ("total", "align", "align_coarse", "reg", "ce")
+        sums = np.zeros(len(keys) + 4)  # losses·n, n, Σ rotation err, Σ translation err, count
+        same = self.true_classes
+        for step, batch in enumerate(batches):
+            batch_pairs = pairs[batch]
             src, tgt = self._batch(batch_pairs[:, 0]), self._batch(batch_pairs[:, 1])
             kwargs = {}
             if cfg.impute:
                 kwargs = {"source_tilt": tilt_tensors(self.tilts, batch_pairs[:, 0], self.device),
                           "target_tilt": tilt_tensors(self.tilts, batch_pairs[:, 1], self.device)}
-            out = self.model(src, tgt, **kwargs)
+            out = self.net(src, tgt, **kwargs)
             if cfg.model == "jimnet":
                 lab = None if labels is None else torch.as_tensor(labels[batch_pairs[:, 0]],
                                                                   device=self.device)
@@ -286,19 +320,26 @@ class Trainer:
             self.optimizer.zero_grad()
             total.backward()
             self.optimizer.step()
-            for key, value in {"total": total, **parts}.items():
-                sums[key] = sums.get(key, 0.0) + float(value.detach()) * len(batch_pairs)
+            values = {"total": total, **parts}
+            for j, key in enumerate(keys):
+                if key in values:
+                    sums[j] += float(values[key].detach()) * len(batch_pairs)
+            sums[len(keys)] += len(batch_pairs)
             if self.true_poses is not None and same is not None:
                 keep = same[batch_pairs[:, 0]] == same[batch_pairs[:, 1]]
                 if keep.any():
                     rot, shift = out.pose_numpy()
                     r_err, t_err = self._pair_pose_errors(batch_pairs[keep], rot[keep],
                                                           shift[keep])
-                    errors = [np.concatenate([errors[0], r_err]),
-                              np.concatenate([errors[1], t_err])]
-            self.progress("train", min(start + cfg.batch_size, len(order)), len(order))
-        n = max(1, len(order))
-        return {k: v / n for k, v in sums.items()}, errors
+                    sums[len(keys) + 1:] += (r_err.sum(), t_err.sum(), len(r_err))
+            self.progress("train", step + 1, len(batches))
+        sums = sum_across_ranks(sums)
+        n = max(1.0, sums[len(keys)])
+        present = ("total", "align") if cfg.model == "gumnet" else keys
+        losses = {k: sums[j] / n for j, k in enumerate(keys) if k in present}
+        count = sums[-1]
+        errors = (None, None) if count == 0 else (sums[-3] / count, sums[-2] / count)
+        return losses, errors
 
     def run_epoch(self) -> EpochResult:
         cfg = self.config
@@ -330,27 +371,29 @@ class Trainer:
         result = EpochResult(
             epoch=epoch, losses=losses, cluster_sizes=sizes, label_change=label_change,
             seconds=time.perf_counter() - t0, accuracy_gmm=acc_gmm, accuracy_mcp=acc_mcp,
-            rotation_error=float(errors[0].mean()) if len(errors[0]) else None,
-            translation_error=float(errors[1].mean()) if len(errors[1]) else None)
+            rotation_error=errors[0], translation_error=errors[1])
         return result
 
     def fit(self, *, resume: bool = False,
             on_epoch: Callable[[EpochResult], None] | None = None) -> list[EpochResult]:
         """Train up to ``config.epochs`` epochs; with ``resume`` continue from the checkpoint."""
+        main = self.rank == 0
         if resume:
             self.load()
-        else:
+        elif main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             (self.out_dir / METRICS_NAME).write_text("")
         if self.norm is None:
             self.norm = global_normalisation(self.particles, self.config.batch_size)
-        (self.out_dir / "config.json").write_text(json.dumps(asdict(self.config), indent=2))
+        if main:
+            (self.out_dir / "config.json").write_text(json.dumps(asdict(self.config), indent=2))
         results = []
         while self.epoch < self.config.epochs:
             result = self.run_epoch()
             self.save()
-            with open(self.out_dir / METRICS_NAME, "a") as fh:
-                fh.write(json.dumps(asdict(result)) + "\n")
+            if main:
+                with open(self.out_dir / METRICS_NAME, "a") as fh:
+                    fh.write(json.dumps(asdict(result)) + "\n")
             results.append(result)
             if on_epoch:
                 on_epoch(result)
