@@ -9,7 +9,8 @@ through :mod:`jimnet.io.atomic` (``--force`` to overwrite). Then register it bel
 "Commands" section, with one line::
 
     from jimnet.cli.simulate import simulate
-    app.command("simulate")(simulate)
+    app.command("predict")(predict_command)
+app.command("simulate")(simulate)
 
 Command modules never import this module, so there are no import cycles.
 """
@@ -67,8 +68,10 @@ from jimnet.cli.info import info  # noqa: E402
 
 app.command("info")(info)
 
+from jimnet.cli.predict import predict_command  # noqa: E402
 from jimnet.cli.simulate import simulate  # noqa: E402
 from jimnet.cli.train import train  # noqa: E402
 
+app.command("predict")(predict_command)
 app.command("simulate")(simulate)
 app.command("train")(train)

@@ -36,8 +36,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from jimnet.evaluate import clustering_accuracy
-from jimnet.geometry import compose_poses, invert_pose, rotation_error_frobenius
-from jimnet.geometry.metrics import translation_error_voxels
+from jimnet.evaluate.poses import pair_pose_errors
 from jimnet.io import ParticleSet
 from jimnet.losses import alignment_loss, cluster_cross_entropy, jimnet_3d_loss
 from jimnet.models import GumNet, JimNet3D
@@ -276,15 +275,6 @@ class Trainer:
                 cluster_cross_entropy(layer(x[sel]), y[sel]).backward()
                 opt.step()
 
-    def _pair_pose_errors(self, pairs: np.ndarray, rot: np.ndarray, shift: np.ndarray
-                          ) -> tuple[np.ndarray, np.ndarray]:
-        """Paper metrics of predicted source→target poses against the truth (same-class pairs)."""
-        assert self.true_poses is not None
-        r_all, t_all = self.true_poses
-        s, t = pairs[:, 0], pairs[:, 1]
-        r_rel, t_rel = compose_poses(r_all[t], t_all[t], *invert_pose(r_all[s], t_all[s]))
-        return rotation_error_frobenius(r_rel, rot), translation_error_voxels(t_rel, shift)
-
     def train_pass(self, pairs: np.ndarray, labels: np.ndarray | None,
                    rng: np.random.Generator
                    ) -> tuple[dict[str, float], tuple[float | None, float | None]]:
@@ -329,8 +319,8 @@ class Trainer:
                 keep = same[batch_pairs[:, 0]] == same[batch_pairs[:, 1]]
                 if keep.any():
                     rot, shift = out.pose_numpy()
-                    r_err, t_err = self._pair_pose_errors(batch_pairs[keep], rot[keep],
-                                                          shift[keep])
+                    r_err, t_err = pair_pose_errors(rot[keep], shift[keep], *self.true_poses,
+                                                    batch_pairs[keep])
                     sums[len(keys) + 1:] += (r_err.sum(), t_err.sum(), len(r_err))
             self.progress("train", step + 1, len(batches))
         sums = sum_across_ranks(sums)

@@ -1,0 +1,148 @@
+"""``jimnet predict``: cluster, align and average particles with a trained Jim-Net model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from jimnet.average import fsc_curve, resolution_angstrom
+from jimnet.cli.common import handle_input_errors, stage_progress, stdout_console
+from jimnet.errors import JimnetInputError
+from jimnet.evaluate import clustering_accuracy
+from jimnet.evaluate.figures import (
+    plot_central_slices,
+    plot_embedding,
+    plot_fsc,
+    plot_training_curves,
+)
+from jimnet.evaluate.poses import pair_pose_errors, random_same_class_pairs, relative_pose
+from jimnet.io import ParticleSet, atomic_output_dir, write_particle_star, write_volume
+from jimnet.models import JimNet3D, load_checkpoint, model_from_checkpoint
+from jimnet.predict import Prediction, model_normalisation, predict
+from jimnet.train.trainer import METRICS_NAME, resolve_device
+
+__all__ = ["predict_command", "write_prediction"]
+
+
+def write_prediction(result: Prediction, particles: ParticleSet, out: Path, *,
+                     force: bool = False, metrics: Path | None = None) -> dict[int, float]:
+    """Write STAR, class averages, half maps, FSC CSVs and figures; returns Å per class."""
+    voxel = particles.pixel_size
+    resolutions: dict[int, float] = {}
+    with atomic_output_dir(out, force=force) as tmp:
+        star = particles.updated_star(out / "particles.star", rotations=result.rotations,
+                                      shifts=result.shifts, class_numbers=result.labels + 1)
+        star.particles["jimnetClassMCP"] = result.mcp_labels + 1
+        write_particle_star(tmp / "particles.star", star)
+        curves = {}
+        for cls in result.classes:
+            stem = f"class_{cls.number:03d}"
+            write_volume(tmp / f"{stem}.mrc", cls.average.numpy(), voxel)
+            for h, half in enumerate(cls.half_maps, start=1):
+                write_volume(tmp / f"{stem}_half{h}.mrc", half.numpy(), voxel)
+            freq, fsc = fsc_curve(*cls.half_maps)
+            curves[f"class {cls.number}"] = (freq, fsc)
+            resolutions[cls.number] = resolution_angstrom(freq, fsc, 0.143, voxel)
+            rows = ["frequency_per_angstrom,resolution_angstrom,fsc"] + [
+                f"{f / voxel:.6f},{(voxel / f if f > 0 else float('inf')):.3f},{c:.6f}"
+                for f, c in zip(freq, fsc, strict=True)]
+            (tmp / f"fsc_{cls.number:03d}.csv").write_text("\n".join(rows) + "\n")
+        if result.classes:
+            plot_central_slices([c.average.numpy() for c in result.classes],
+                                [f"class {c.number}" for c in result.classes],
+                                tmp / "class_averages.png")
+            plot_fsc(curves, voxel, tmp / "fsc.png")
+        plot_embedding(result.embedding, result.labels, tmp / "embedding.png")
+        if metrics is not None:
+            plot_training_curves(metrics, tmp / "training.png")
+    return resolutions
+
+
+def truth_metrics(result: Prediction, particles: ParticleSet, seed: int
+                  ) -> dict[str, float] | None:
+    """Clustering accuracy and pair pose errors against the STAR's true classes/poses."""
+    truth = particles.class_numbers()
+    if truth is None:
+        return None
+    out = {"accuracy_gmm": clustering_accuracy(truth - 1, result.labels).accuracy,
+           "accuracy_mcp": clustering_accuracy(truth - 1, result.mcp_labels).accuracy}
+    if "rlnAngleRot" in particles.table.columns:
+        pairs = random_same_class_pairs(result.labels, truth, 2000, np.random.default_rng(seed))
+        if len(pairs):
+            pred = relative_pose(result.rotations, result.shifts, pairs)
+            r_err, t_err = pair_pose_errors(*pred, *particles.poses(), pairs)
+            out.update(rotation_error=float(r_err.mean()), translation_error=float(t_err.mean()))
+    return out
+
+
+@handle_input_errors
+def predict_command(
+    particles: Annotated[Path, typer.Argument(help="Particle STAR file (RELION 3.1–5).",
+                                              show_default=False)],
+    model: Annotated[Path, typer.Option("--model", help="model.pt (or checkpoint.pt) written "
+                                        "by jimnet train.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory (particles.star, "
+                                      "class_NNN.mrc, half maps, fsc_NNN.csv, PNG figures).")],
+    classes: Annotated[int | None, typer.Option("--classes", "-k", help="Number of clusters "
+                                                "(default: the model's K).",
+                                                show_default=False)] = None,
+    iterations: Annotated[int, typer.Option(help="Reference-free alignment/averaging rounds "
+                                            "per class.")] = 3,
+    batch_size: Annotated[int, typer.Option(help="Particles per batch.")] = 16,
+    tsne: Annotated[bool, typer.Option("--tsne/--no-tsne", help="t-SNE before the GMM.")] = True,
+    seed: Annotated[int, typer.Option(help="Seed of the clustering and reference choice.")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    pixel_size: Annotated[float | None, typer.Option(help="Voxel size in Å (overrides the "
+                                                     "STAR/MRC headers).", show_default=False)
+                          ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+) -> None:
+    """Cluster PARTICLES, align each cluster's members onto their wedge-weighted class average
+    and write the results.
+
+    The output STAR keeps every input column and sets rlnClassNumber (GMM cluster, 1-based),
+    jimnetClassMCP (the cluster head's prediction) and rlnAngleRot/Tilt/Psi (degrees, RELION
+    ZYZ) with rlnOrigin{X,Y,Z}Angst (Å) such that the class average rotated and shifted by them
+    matches the particle (RELION's convention). FSC is between half maps (threshold 0.143).
+    """
+    if not model.is_file():
+        raise JimnetInputError(f"model file not found: {model}")
+    if iterations < 1 or batch_size < 1 or (classes is not None and classes < 1):
+        raise JimnetInputError("--iterations, --batch-size and --classes must be ≥ 1")
+    if out.exists() and not force:
+        raise JimnetInputError(f"output already exists: {out} (use --force to overwrite)")
+    try:
+        ckpt = load_checkpoint(model)
+        ckpt = ckpt.get("model_checkpoint", ckpt)
+        net = model_from_checkpoint(ckpt)
+    except (RuntimeError, ValueError, KeyError, OSError) as exc:
+        raise JimnetInputError(f"cannot read a jimnet model from {model}: {exc}") from None
+    if not isinstance(net, JimNet3D):
+        raise JimnetInputError(f"{model} holds a {type(net).__name__}; predict needs a Jim-Net "
+                               "model (jimnet train --model jimnet)")
+    ps = ParticleSet.from_star(particles, pixel_size=pixel_size)
+    if ps.box_size != net.config.input_size:
+        raise JimnetInputError(f"box size {ps.box_size} of {particles} differs from the model's "
+                               f"input size {net.config.input_size}")
+    console = stdout_console()
+    with stage_progress(console, quiet=quiet) as progress:
+        result = predict(net, ps, n_clusters=classes,
+                         normalisation=model_normalisation(ckpt.get("extra", {}), ps),
+                         iterations=iterations, batch_size=batch_size, seed=seed,
+                         use_tsne=tsne, device=resolve_device(device), progress=progress)
+    metrics = model.parent / METRICS_NAME
+    resolutions = write_prediction(result, ps, out, force=force,
+                                   metrics=metrics if metrics.is_file() else None)
+    table = Table("class", "particles", "resolution (Å, FSC 0.143)", title="jimnet predict")
+    for cls in result.classes:
+        table.add_row(str(cls.number), str(len(cls.members)), f"{resolutions[cls.number]:.1f}")
+    console.print(table)
+    scores = truth_metrics(result, ps, seed)
+    if scores:
+        console.print(", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+    console.print(f"outputs: {out}")
