@@ -9,7 +9,8 @@ through :mod:`jimnet.io.atomic` (``--force`` to overwrite). Then register it bel
 "Commands" section, with one line::
 
     from jimnet.cli.simulate import simulate
-    app.command("predict")(predict_command)
+    app.command("demo")(demo)
+app.command("predict")(predict_command)
 app.command("simulate")(simulate)
 
 Command modules never import this module, so there are no import cycles.
@@ -68,10 +69,12 @@ from jimnet.cli.info import info  # noqa: E402
 
 app.command("info")(info)
 
+from jimnet.cli.demo import demo  # noqa: E402
 from jimnet.cli.predict import predict_command  # noqa: E402
 from jimnet.cli.simulate import simulate  # noqa: E402
 from jimnet.cli.train import train  # noqa: E402
 
+app.command("demo")(demo)
 app.command("predict")(predict_command)
 app.command("simulate")(simulate)
 app.command("train")(train)

@@ -53,9 +53,19 @@ def cluster_features(
                    method=method).fit_transform(x)
     else:
         emb = x
-    gmm = GaussianMixture(n_components=n_clusters, covariance_type="full", random_state=seed,
-                          reg_covar=1e-5)
-    labels = gmm.fit_predict(emb)
+    # Standardised coordinates make the covariance regulariser scale-free; a fit that collapses a
+    # component (tiny or degenerate sets) is retried with a stronger regulariser.
+    z = (emb - emb.mean(0)) / np.maximum(emb.std(0), 1e-12)
+    for reg in (1e-5, 1e-3, 1e-1):
+        gmm = GaussianMixture(n_components=n_clusters, covariance_type="full",
+                              random_state=seed, reg_covar=reg)
+        try:
+            labels = gmm.fit_predict(z)
+            break
+        except ValueError:
+            continue
+    else:
+        raise ValueError(f"GMM with {n_clusters} components failed on {len(x)} samples")
     return labels.astype(np.int64), emb
 
 
