@@ -66,9 +66,9 @@ def demo(
         config = TrainConfig(n_clusters=len(structures), epochs=epochs, width=width,
                              batch_size=batch_size, lr=lr, seed=seed, device=device)
         trainer = Trainer(particles, config, run, progress=progress)
-        for r in trainer.fit():
-            console.print(f"epoch {r.epoch}/{epochs}: loss {r.losses['total']:.4f}, clustering "
-                          f"accuracy {r.accuracy_gmm:.3f}, {r.seconds:.0f} s")
+        trainer.fit(on_epoch=lambda r: console.print(
+            f"epoch {r.epoch}/{epochs}: loss {r.losses['total']:.4f}, clustering accuracy "
+            f"{r.accuracy_gmm:.3f}, {r.seconds:.0f} s"))
         result = predict(trainer.model, particles, normalisation=trainer.norm, seed=seed,
                          batch_size=batch_size, device=resolve_device(device),
                          progress=progress)
