@@ -36,7 +36,7 @@ def test_predict_cli_writes_star_maps_and_figures(tiny_star, tiny_model, tmp_pat
     for k in sorted(set(table["rlnClassNumber"])):
         vol, voxel = read_volume(out / f"class_{k:03d}.mrc")
         assert vol.shape == (32, 32, 32) and voxel == 10.0 and np.isfinite(vol).all()
-        assert (out / f"fsc_{k:03d}.csv").read_text().startswith("frequency_per_angstrom")
+        assert (out / f"fsc_{k:03d}.csv").read_text().startswith("frequency_per_voxel")
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 2 and "already exists" in again.output
 

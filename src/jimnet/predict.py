@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from jimnet.average.accumulate import WedgeWeightedAverage
+from jimnet.average import WedgeWeightedAverager
 from jimnet.geometry import invert_pose
 from jimnet.io import ParticleSet
 from jimnet.train.clustering import cluster_features
@@ -110,15 +110,15 @@ def _align_members(model: nn.Module, particles: ParticleSet, members: np.ndarray
 
 
 def _average(particles: ParticleSet, members: np.ndarray, rots: np.ndarray, shifts: np.ndarray,
-             tilts: np.ndarray, batch_size: int) -> WedgeWeightedAverage:
-    acc = WedgeWeightedAverage(particles.box_size)
+             tilts: np.ndarray, batch_size: int) -> torch.Tensor:
+    """Wedge-weighted average of ``members`` given their average → particle poses."""
+    acc = WedgeWeightedAverager(particles.box_size)
     for start in range(0, len(members), batch_size):
         sel = slice(start, start + batch_size)
         idx = members[sel]
-        tilt = torch.as_tensor(tilts[idx])
         acc.add(particles.get_batch(idx.tolist()), torch.as_tensor(rots[sel]),
-                torch.as_tensor(shifts[sel]), tilt[:, 0], tilt[:, 1])
-    return acc
+                torch.as_tensor(shifts[sel]), [tuple(t) for t in tilts[idx]])
+    return acc.result()
 
 
 def _half_sets(particles: ParticleSet, members: np.ndarray) -> np.ndarray:
@@ -169,16 +169,15 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | None 
             continue
         reference = particles[int(rng.choice(members))]
         for it in range(iterations):
-            rots, sh = _align_members(model, particles, members, reference, norm, batch_size,
-                                      dev)
-            reference = _average(particles, members, rots, sh, tilts, batch_size).result()
+            # The network gives member → average; keep average → member (what a STAR stores).
+            rots, sh = invert_pose(*_align_members(model, particles, members, reference, norm,
+                                                   batch_size, dev))
+            reference = _average(particles, members, rots, sh, tilts, batch_size)
             report(f"class {c + 1}", it + 1, iterations)
         halves = _half_sets(particles, members)
         half_maps = tuple(
             _average(particles, members[halves == h], rots[halves == h], sh[halves == h],
-                     tilts, batch_size).result() for h in (1, 2))
-        # The network gives member → average; the STAR stores average → member.
-        inv_r, inv_t = invert_pose(rots, sh)
-        rotations[members], shifts[members] = inv_r, inv_t
+                     tilts, batch_size) for h in (1, 2))
+        rotations[members], shifts[members] = rots, sh
         classes.append(ClassResult(c + 1, members, reference, half_maps))
     return Prediction(labels, mcp, features, embedding, rotations, shifts, classes)

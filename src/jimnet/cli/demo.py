@@ -35,11 +35,11 @@ def demo(
                    ] = 0.1,
     mode: Annotated[str, typer.Option(help="Simulator: fourier (fast) or tiltseries.")
                     ] = "fourier",
-    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 6,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 3,
     width: Annotated[float, typer.Option(help="Network width multiplier (1.0 = paper).")
                      ] = 0.125,
     batch_size: Annotated[int, typer.Option(help="Pairs per optimisation step.")] = 16,
-    lr: Annotated[float, typer.Option(help="Learning rate (NAdam).")] = 1e-3,
+    lr: Annotated[float, typer.Option(help="Learning rate (NAdam).")] = 1e-4,
     seed: Annotated[int, typer.Option(help="Seed of every random step.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,

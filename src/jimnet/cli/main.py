@@ -9,7 +9,9 @@ through :mod:`jimnet.io.atomic` (``--force`` to overwrite). Then register it bel
 "Commands" section, with one line::
 
     from jimnet.cli.simulate import simulate
-    app.command("demo")(demo)
+    app.command("align")(align_command)
+app.command("average")(average_command)
+app.command("demo")(demo)
 app.command("predict")(predict_command)
 app.command("simulate")(simulate)
 
@@ -69,11 +71,15 @@ from jimnet.cli.info import info  # noqa: E402
 
 app.command("info")(info)
 
+from jimnet.cli.align import align_command  # noqa: E402
+from jimnet.cli.average import average_command  # noqa: E402
 from jimnet.cli.demo import demo  # noqa: E402
 from jimnet.cli.predict import predict_command  # noqa: E402
 from jimnet.cli.simulate import simulate  # noqa: E402
 from jimnet.cli.train import train  # noqa: E402
 
+app.command("align")(align_command)
+app.command("average")(average_command)
 app.command("demo")(demo)
 app.command("predict")(predict_command)
 app.command("simulate")(simulate)

@@ -9,16 +9,11 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from jimnet.average import fsc_curve, resolution_angstrom
+from jimnet.average import compute_fsc, plot_fsc
 from jimnet.cli.common import handle_input_errors, stage_progress, stdout_console
 from jimnet.errors import JimnetInputError
 from jimnet.evaluate import clustering_accuracy
-from jimnet.evaluate.figures import (
-    plot_central_slices,
-    plot_embedding,
-    plot_fsc,
-    plot_training_curves,
-)
+from jimnet.evaluate.figures import plot_central_slices, plot_embedding, plot_training_curves
 from jimnet.evaluate.poses import pair_pose_errors, random_same_class_pairs, relative_pose
 from jimnet.io import ParticleSet, atomic_output_dir, write_particle_star, write_volume
 from jimnet.models import JimNet3D, load_checkpoint, model_from_checkpoint
@@ -44,18 +39,15 @@ def write_prediction(result: Prediction, particles: ParticleSet, out: Path, *,
             write_volume(tmp / f"{stem}.mrc", cls.average.numpy(), voxel)
             for h, half in enumerate(cls.half_maps, start=1):
                 write_volume(tmp / f"{stem}_half{h}.mrc", half.numpy(), voxel)
-            freq, fsc = fsc_curve(*cls.half_maps)
-            curves[f"class {cls.number}"] = (freq, fsc)
-            resolutions[cls.number] = resolution_angstrom(freq, fsc, 0.143, voxel)
-            rows = ["frequency_per_angstrom,resolution_angstrom,fsc"] + [
-                f"{f / voxel:.6f},{(voxel / f if f > 0 else float('inf')):.3f},{c:.6f}"
-                for f, c in zip(freq, fsc, strict=True)]
-            (tmp / f"fsc_{cls.number:03d}.csv").write_text("\n".join(rows) + "\n")
+            fsc = compute_fsc(*cls.half_maps, voxel)
+            curves[f"class {cls.number}"] = fsc
+            resolutions[cls.number] = fsc.resolution
+            (tmp / f"fsc_{cls.number:03d}.csv").write_text(fsc.to_csv())
         if result.classes:
             plot_central_slices([c.average.numpy() for c in result.classes],
                                 [f"class {c.number}" for c in result.classes],
                                 tmp / "class_averages.png")
-            plot_fsc(curves, voxel, tmp / "fsc.png")
+            plot_fsc(curves, tmp / "fsc.png", title="half-map FSC")
         plot_embedding(result.embedding, result.labels, tmp / "embedding.png")
         if metrics is not None:
             plot_training_curves(metrics, tmp / "training.png")

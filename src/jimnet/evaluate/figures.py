@@ -49,20 +49,6 @@ def plot_embedding(embedding: NDArray, labels: NDArray, path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_fsc(curves: dict[str, tuple[NDArray, NDArray]], voxel_size: float, path: Path,
-             threshold: float = 0.143) -> Path:
-    """FSC against spatial frequency in 1/Å, with the threshold line."""
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for name, (freq, fsc) in curves.items():
-        ax.plot(freq[1:] / voxel_size, fsc[1:], label=name)
-    ax.axhline(threshold, color="k", lw=0.8, ls="--")
-    ax.set_xlabel("spatial frequency (1/Å)")
-    ax.set_ylabel("FSC")
-    ax.set_ylim(-0.2, 1.05)
-    ax.legend(fontsize=7)
-    return _save(fig, path)
-
-
 def plot_training_curves(metrics_jsonl: Path, path: Path) -> Path | None:
     """Loss and (when logged) clustering accuracy per epoch from a run's ``metrics.jsonl``."""
     if not metrics_jsonl.is_file():

@@ -1,0 +1,221 @@
+"""The shared rotational-search engine: parameters, pre-processing, global grids, local refinement.
+
+Coarse to fine (SIMULATION_AND_BASELINES.md §2.4, option A/B): a global uniform SO(3) grid at the
+angular step Δ is scored on a low-pass working box; the best candidates are refined by local
+3×3×3 rotation grids (hill climbing, step halved when the centre wins) down to ``final_step``,
+scoring every local rotation with the constrained correlation and a full translation search.
+The frequency band follows the angular step: at step δ (radians) the band edge is
+``band_factor / δ`` cycles per box (so a rotation by δ moves the outermost sample by about
+``band_factor`` voxels), capped at ``max_freq·N``; the working box is the smallest even box that
+holds the band, so coarse levels are cheap.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from jimnet.align.centre import estimate_centre, particle_masks
+from jimnet.align.score import Level, PreparedPairs, correlation_scores
+from jimnet.align.so3_grid import local_rotations, select_peaks, uniform_rotations
+from jimnet.align.spectra import soft_sphere, working_box
+from jimnet.fourier import frequency_magnitude
+
+
+@dataclass(frozen=True)
+class AlignParams:
+    """Settings of the rotational search (shared by every strategy).
+
+    Attributes
+    ----------
+    angular_step : float
+        Step Δ of the global uniform rotation grid, degrees (15° → 4,401 rotations).
+    final_step : float
+        Local refinement stops once its step is ≤ this (degrees).
+    n_candidates : int
+        Global candidates refined locally (top-K after non-maximum suppression).
+    max_freq : float
+        Upper band edge of the finest level, cycles/voxel (0.5 = Nyquist).
+    min_freq : float
+        Lower band edge in cycles per box (1 excludes only the DC term).
+    band_factor : float
+        Band edge of a level at angular step δ is ``band_factor / δ_rad`` cycles per box.
+    max_shift : float or None
+        Largest accepted shift length, voxels (``None``: any periodic shift of the box).
+    mask_radius : float or None
+        Outer radius (voxels) of the soft real-space sphere applied to both volumes before the
+        transform (``None``: ``N / 2``; ``0`` disables masking).
+    mask_width : float
+        Raised-cosine edge width of that sphere, voxels.
+    pad : int
+        Padding factor of the source spectra (2: accurate Fourier interpolation).
+    chunk : int
+        Rotations scored per batch (memory ∝ pairs × chunk × M³).
+    max_moves : int
+        Hill-climbing moves per refinement step before the step is halved anyway.
+    weight_sigma : float or None
+        Optional Gaussian spectral weight ``exp(−|k|²/(2σ²))`` (σ in cycles per box) on the
+        score (applied as a filter ``exp(−|k|²/(4σ²))`` to both volumes).
+    particle_radius : float or None
+        Particle radius in voxels. When set, each volume is masked by a soft sphere of this
+        radius (plus ``mask_width``) around its own particle, located by
+        :func:`jimnet.align.centre.estimate_centre`; this removes most of the noise from the
+        score and is the most important setting at low SNR. ``None``: one sphere of radius
+        ``mask_radius`` about the box centre.
+    n_peaks : int
+        H-T align: amplitude-score local maxima that get a translation search.
+    n_seeds : int
+        F&A align: power-spectrum seeds (successively halved to 10 during the alternation).
+    max_iter : int
+        F&A align: translation/rotation alternations.
+    peak_radius : float
+        Non-maximum-suppression radius for global peaks, in units of ``angular_step``.
+    """
+
+    angular_step: float = 15.0
+    final_step: float = 1.0
+    n_candidates: int = 10
+    max_freq: float = 0.35
+    min_freq: float = 1.0
+    band_factor: float = 1.5
+    max_shift: float | None = None
+    mask_radius: float | None = None
+    mask_width: float = 3.0
+    pad: int = 2
+    chunk: int = 256
+    max_moves: int = 3
+    weight_sigma: float | None = None
+    particle_radius: float | None = None
+    n_peaks: int = 600
+    n_seeds: int = 60
+    max_iter: int = 10
+    peak_radius: float = 0.75
+
+    def __post_init__(self) -> None:
+        if self.angular_step <= 0 or self.final_step <= 0:
+            raise ValueError("angular steps must be positive")
+        if not 0.0 < self.max_freq <= 0.5:
+            raise ValueError(f"max_freq must be in (0, 0.5] cycles/voxel, got {self.max_freq}")
+        if self.n_candidates < 1:
+            raise ValueError("n_candidates must be ≥ 1")
+
+
+def preprocess(volume: torch.Tensor, params: AlignParams) -> torch.Tensor:
+    """Soft spherical mask, zero mean inside it, unit energy. (P, N, N, N) → (P, N, N, N)."""
+    n = volume.shape[-1]
+    vol = volume.to(torch.float32)
+    radius = n / 2 if params.mask_radius is None else params.mask_radius
+    if params.particle_radius is not None:
+        centres = estimate_centre(vol, params.particle_radius)
+        mask = particle_masks((n, n, n), centres, params.particle_radius + params.mask_width,
+                              params.mask_width)
+        mask = mask * soft_sphere((n, n, n), n / 2, params.mask_width, device=vol.device)
+        mean = (vol * mask).sum((-3, -2, -1), keepdim=True) / mask.sum((-3, -2, -1), keepdim=True)
+        vol = (vol - mean) * mask
+    elif radius > 0:
+        mask = soft_sphere((n, n, n), radius, params.mask_width, device=vol.device)
+        mean = (vol * mask).sum((-3, -2, -1), keepdim=True) / mask.sum()
+        vol = (vol - mean) * mask
+    else:
+        vol = vol - vol.mean((-3, -2, -1), keepdim=True)
+    if params.weight_sigma is not None:
+        r2 = frequency_magnitude((n, n, n), "rfft", device=vol.device) ** 2 * n * n
+        filt = torch.exp(-r2 / (4.0 * params.weight_sigma**2))
+        vol = torch.fft.irfftn(torch.fft.rfftn(vol, dim=(-3, -2, -1)) * filt, s=(n, n, n),
+                               dim=(-3, -2, -1))
+    energy = vol.pow(2).sum((-3, -2, -1), keepdim=True).sqrt()
+    return vol / energy.clamp_min(1e-12)
+
+
+def band_edge(step_deg: float, n: int, params: AlignParams) -> float:
+    """Upper band edge (cycles per box) used at angular step ``step_deg``."""
+    top = params.max_freq * n
+    top = min(top, n / 2 - 1.0)
+    floor = min(top, 4.0)
+    return float(min(top, max(floor, params.band_factor / math.radians(step_deg))))
+
+
+def level_for(prep: PreparedPairs, step_deg: float, params: AlignParams, *, final: bool = False
+              ) -> Level:
+    """The working box and band for an angular step (``final``: translation map on ≥ N box)."""
+    r_hi = band_edge(step_deg, prep.n, params)
+    box = working_box(r_hi)
+    if final:
+        box = max(box, prep.n + prep.n % 2)
+    return prep.level(box, params.min_freq, r_hi, params.max_shift)
+
+
+def global_grid(params: AlignParams, like: torch.Tensor) -> torch.Tensor:
+    """The uniform global rotation grid as a (n, 3, 3) tensor like ``like``."""
+    return torch.as_tensor(uniform_rotations(params.angular_step), dtype=like.dtype,
+                           device=like.device)
+
+
+def peaks_of(
+    grid: torch.Tensor, scores: torch.Tensor, k: int, params: AlignParams
+) -> torch.Tensor:
+    """Indices (P, k) of the best distinct local maxima of ``scores`` (P, n) on ``grid``."""
+    return select_peaks(grid, scores, k, params.peak_radius * params.angular_step)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Best pose per pair. ``rotation`` (P, 3, 3), ``shift`` (P, 3) voxels zyx, ``score`` (P,)."""
+
+    rotation: torch.Tensor
+    shift: torch.Tensor
+    score: torch.Tensor
+
+
+def refine_local(
+    prep: PreparedPairs,
+    candidates: torch.Tensor,
+    start_step: float,
+    params: AlignParams,
+) -> SearchResult:
+    """Coarse-to-fine local refinement of candidate rotations with a full translation search.
+
+    Parameters
+    ----------
+    prep : PreparedPairs
+    candidates : torch.Tensor, shape (P, K, 3, 3)
+        Starting rotations, best first.
+    start_step : float
+        Spacing (degrees) of the grid the candidates come from; refinement starts at half of it.
+    params : AlignParams
+
+    Returns
+    -------
+    SearchResult
+        The best refined candidate per pair, scored on the finest level.
+    """
+    p = candidates.shape[0]
+    current = candidates
+    step = start_step / 2.0
+    ar = torch.arange(p, device=current.device)
+    while True:
+        last = step <= params.final_step * (1.0 + 1e-6)
+        level = level_for(prep, step, params, final=last)
+        k = current.shape[1]
+        for _ in range(max(1, params.max_moves)):
+            rots = local_rotations(current, step)  # (P, K, 27, 3, 3)
+            nb = rots.shape[2]
+            sc, sh = correlation_scores(prep, level, rots.reshape(p, k * nb, 3, 3),
+                                        chunk=params.chunk)
+            sc, sh = sc.reshape(p, k, nb), sh.reshape(p, k, nb, 3)
+            best = sc.argmax(-1)  # (P, K); identity is index 0
+            pk = (ar[:, None], torch.arange(k, device=current.device)[None])
+            current = rots[pk[0], pk[1], best]
+            score, shift = sc[pk[0], pk[1], best], sh[pk[0], pk[1], best]
+            if bool((best == 0).all()):
+                break
+        order = torch.argsort(score, dim=1, descending=True)
+        keep = 1 if last else max(1, math.ceil(k / 2))
+        sel = order[:, :keep]
+        current = current[ar[:, None], sel]
+        score, shift = score[ar[:, None], sel], shift[ar[:, None], sel]
+        if last:
+            return SearchResult(current[:, 0], shift[:, 0], score[:, 0])
+        step = max(step / 2.0, params.final_step)
