@@ -153,12 +153,11 @@ def align_pairs(
     out: list[SearchResult] = []
     for start in range(0, p, batch_size):
         sl = slice(start, min(p, start + batch_size))
+        src, src_c = preprocess(src_all[sl], params, return_centres=True)
+        tgt, tgt_c = preprocess(tgt_all[sl], params, return_centres=True)
         prep = PreparedPairs.build(
-            preprocess(src_all[sl], params),
-            preprocess(tgt_all[sl], params),
-            WedgeSet.build(ws[sl], n, device=dev),
-            WedgeSet.build(wt[sl], n, device=dev),
-            pad=params.pad,
+            src, tgt, WedgeSet.build(ws[sl], n, device=dev), WedgeSet.build(wt[sl], n, device=dev),
+            pad=params.pad, source_centre=src_c, target_centre=tgt_c,
         )
         out.append(_run(prep, method, params))
         if progress is not None:
@@ -205,7 +204,7 @@ def align_to_reference(
     dev = torch.device(device) if device is not None else torch.as_tensor(reference).device
     ref = _as_volumes(reference, dev)
     n = ref.shape[-1]
-    ref_prep = preprocess(ref, params)
+    ref_prep, ref_c = preprocess(ref, params, return_centres=True)
     ref_wedge = WedgeSet.build([reference_wedge], n, device=dev)
     wedge_iter = iter(wedges) if wedges is not None else None
     results: list[SearchResult] = []
@@ -219,8 +218,10 @@ def align_to_reference(
         if tgt.shape[-3:] != ref.shape[-3:]:
             raise ValueError(f"particles {tuple(tgt.shape[-3:])} and reference "
                              f"{tuple(ref.shape[-3:])} differ in shape")
-        prep = PreparedPairs.build(ref_prep, preprocess(tgt, params), ref_wedge,
-                                   WedgeSet.build(buffer_w, n, device=dev), pad=params.pad)
+        tgt_prep, tgt_c = preprocess(tgt, params, return_centres=True)
+        prep = PreparedPairs.build(ref_prep, tgt_prep, ref_wedge,
+                                   WedgeSet.build(buffer_w, n, device=dev), pad=params.pad,
+                                   source_centre=ref_c, target_centre=tgt_c)
         results.append(_run(prep, method, params))
         if progress is not None:
             progress(tgt.shape[0])

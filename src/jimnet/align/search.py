@@ -72,6 +72,10 @@ class AlignParams:
         F&A align: translation/rotation alternations.
     peak_radius : float
         Non-maximum-suppression radius for global peaks, in units of ``angular_step``.
+    centre_radius : float or None
+        With ``particle_radius``: only accept shifts within this distance (voxels) of the shift
+        implied by the two estimated particle centres, ``c_t − R c_s`` (fewer false peaks at low
+        SNR). ``None``: no such restriction.
     """
 
     angular_step: float = 15.0
@@ -92,6 +96,7 @@ class AlignParams:
     n_seeds: int = 60
     max_iter: int = 10
     peak_radius: float = 0.75
+    centre_radius: float | None = None
 
     def __post_init__(self) -> None:
         if self.angular_step <= 0 or self.final_step <= 0:
@@ -102,11 +107,18 @@ class AlignParams:
             raise ValueError("n_candidates must be ≥ 1")
 
 
-def preprocess(volume: torch.Tensor, params: AlignParams) -> torch.Tensor:
-    """Soft spherical mask, zero mean inside it, unit energy. (P, N, N, N) → (P, N, N, N)."""
+def preprocess(
+    volume: torch.Tensor, params: AlignParams, *, return_centres: bool = False
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
+    """Soft spherical mask, zero mean inside it, unit energy. (P, N, N, N) → (P, N, N, N).
+
+    With ``return_centres`` also the estimated particle centres (P, 3) (voxels from ``N // 2``,
+    zyx; ``None`` without ``particle_radius``).
+    """
     n = volume.shape[-1]
     vol = volume.to(torch.float32)
     radius = n / 2 if params.mask_radius is None else params.mask_radius
+    centres = None
     if params.particle_radius is not None:
         centres = estimate_centre(vol, params.particle_radius)
         mask = particle_masks((n, n, n), centres, params.particle_radius + params.mask_width,
@@ -126,7 +138,8 @@ def preprocess(volume: torch.Tensor, params: AlignParams) -> torch.Tensor:
         vol = torch.fft.irfftn(torch.fft.rfftn(vol, dim=(-3, -2, -1)) * filt, s=(n, n, n),
                                dim=(-3, -2, -1))
     energy = vol.pow(2).sum((-3, -2, -1), keepdim=True).sqrt()
-    return vol / energy.clamp_min(1e-12)
+    vol = vol / energy.clamp_min(1e-12)
+    return (vol, centres) if return_centres else vol
 
 
 def band_edge(step_deg: float, n: int, params: AlignParams) -> float:
@@ -144,7 +157,7 @@ def level_for(prep: PreparedPairs, step_deg: float, params: AlignParams, *, fina
     box = working_box(r_hi)
     if final:
         box = max(box, prep.n + prep.n % 2)
-    return prep.level(box, params.min_freq, r_hi, params.max_shift)
+    return prep.level(box, params.min_freq, r_hi, params.max_shift, params.centre_radius)
 
 
 def global_grid(params: AlignParams, like: torch.Tensor) -> torch.Tensor:
