@@ -103,20 +103,11 @@ class PreparedPairs:
         return cls(n, pad, grid, amp, centred_spectrum(target, 1), wedge_source, wedge_target,
                    source_centre, target_centre)
 
-    def level(
-        self,
-        box: int,
-        r_lo: float,
-        r_hi: float,
-        max_shift: float | None,
-        centre_radius: float | None = None,
-    ) -> Level:
-        """The cached :class:`Level` for a working box, band and shift restrictions."""
-        key = (box, r_lo, r_hi, max_shift, centre_radius)
+    def level(self, box: int, r_lo: float, r_hi: float, max_shift: float | None) -> Level:
+        """The cached :class:`Level` for a working box, band and maximum shift."""
+        key = (box, r_lo, r_hi, max_shift)
         if key not in self._levels:
-            level = Level.build(self, box, r_lo, r_hi, max_shift)
-            level.centre_radius = centre_radius
-            self._levels[key] = level
+            self._levels[key] = Level.build(self, box, r_lo, r_hi, max_shift)
         return self._levels[key]
 
 
@@ -139,8 +130,6 @@ class Level:
         Shifts within the maximum-shift radius.
     max_shift : float or None
         That radius (voxels).
-    centre_radius : float or None
-        Accept only shifts within this distance of ``c_t − R c_s`` (needs both centres).
     """
 
     points: FourierPoints
@@ -151,7 +140,6 @@ class Level:
     shifts: torch.Tensor
     allowed: torch.Tensor
     max_shift: float | None = None
-    centre_radius: float | None = None
 
     @classmethod
     def build(
@@ -281,8 +269,6 @@ def correlation_scores(
     not_allowed = ~level.allowed
     restrict = not bool(level.allowed.all())
     max_shift = level.max_shift
-    near = (level.centre_radius is not None and prep.source_centre is not None
-            and prep.target_centre is not None)
     for sl in _chunks(rotations.shape[1], chunk):
         rot = rotations[:, sl]
         b = rot.shape[1]
@@ -298,8 +284,6 @@ def correlation_scores(
         cmap = cmap * (m**3 / norm[..., None, None, None])
         cmap = cmap.reshape(p * b, m, m, m)
         flat = cmap.masked_fill(not_allowed, float("-inf")) if restrict else cmap
-        if near:
-            flat = _near_expected(flat, prep, level, rot).reshape(p * b, m, m, m)
         idx = flat.flatten(1).argmax(dim=1)
         off, _ = _subvoxel(cmap, idx)
         shift = (level.shifts.reshape(-1, 3)[idx] + off * step).reshape(p, b, 3)
@@ -311,23 +295,6 @@ def correlation_scores(
         scores.append(score)
         shifts.append(shift)
     return torch.cat(scores, 1), torch.cat(shifts, 1)
-
-
-def _near_expected(
-    cmap: torch.Tensor, prep: PreparedPairs, level: Level, rot: torch.Tensor
-) -> torch.Tensor:
-    """Mask maps (P·b, M, M, M) outside ``|t − (c_t − R c_s)| ≤ centre_radius`` (periodic)."""
-    assert prep.source_centre is not None and prep.target_centre is not None
-    assert level.centre_radius is not None
-    n = prep.n
-    p = prep.n_pairs
-    rc_s = torch.matmul(rot, prep.source_centre.to(rot.dtype)[:, None, :, None])[..., 0]
-    expected = prep.target_centre.to(rot.dtype)[:, None] - rc_s  # (P, b, 3)
-    expected = expected.expand(p, *expected.shape[1:])
-    diff = level.shifts.reshape(1, 1, -1, 3) - expected[:, :, None]
-    diff = torch.remainder(diff + n / 2, n) - n / 2
-    far = diff.norm(dim=-1) > level.centre_radius  # (P, b, M³)
-    return cmap.reshape(far.shape).masked_fill(far, float("-inf"))
 
 
 def _polish_shift(

@@ -72,10 +72,6 @@ class AlignParams:
         F&A align: translation/rotation alternations.
     peak_radius : float
         Non-maximum-suppression radius for global peaks, in units of ``angular_step``.
-    centre_radius : float or None
-        With ``particle_radius``: only accept shifts within this distance (voxels) of the shift
-        implied by the two estimated particle centres, ``c_t − R c_s`` (fewer false peaks at low
-        SNR). ``None``: no such restriction.
     """
 
     angular_step: float = 15.0
@@ -96,7 +92,6 @@ class AlignParams:
     n_seeds: int = 60
     max_iter: int = 10
     peak_radius: float = 0.75
-    centre_radius: float | None = None
 
     def __post_init__(self) -> None:
         if self.angular_step <= 0 or self.final_step <= 0:
@@ -157,7 +152,7 @@ def level_for(prep: PreparedPairs, step_deg: float, params: AlignParams, *, fina
     box = working_box(r_hi)
     if final:
         box = max(box, prep.n + prep.n % 2)
-    return prep.level(box, params.min_freq, r_hi, params.max_shift, params.centre_radius)
+    return prep.level(box, params.min_freq, r_hi, params.max_shift)
 
 
 def global_grid(params: AlignParams, like: torch.Tensor) -> torch.Tensor:
