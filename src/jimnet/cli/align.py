@@ -8,15 +8,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import torch
 import typer
 
 from jimnet.align import AlignParams, align_star
 from jimnet.cli.common import handle_input_errors, stage_progress, stdout_console
 from jimnet.errors import JimnetInputError
 from jimnet.io import ParticleSet, check_can_write
+from jimnet.train.trainer import resolve_device
 
-__all__ = ["AlignMethod", "align_command", "make_params", "resolve_device"]
+__all__ = ["AlignMethod", "align_command", "make_params"]
 
 
 class AlignMethod(StrEnum):
@@ -25,19 +25,6 @@ class AlignMethod(StrEnum):
     ht = "ht"
     fa = "fa"
     exhaustive = "exhaustive"
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` → cuda if available else cpu; reject an unavailable cuda with a one-line error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise JimnetInputError(f"--device: unknown device {device!r} (cpu, cuda, auto)") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise JimnetInputError("--device cuda requested but CUDA is not available")
-    return dev
 
 
 def make_params(

@@ -35,6 +35,7 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from jimnet.errors import JimnetInputError
 from jimnet.evaluate import clustering_accuracy
 from jimnet.evaluate.poses import pair_pose_errors
 from jimnet.io import ParticleSet
@@ -110,10 +111,17 @@ class TrainConfig:
 
 
 def resolve_device(name: str) -> torch.device:
-    """"auto" → CUDA when available, else CPU."""
+    """``auto`` → CUDA when available, else CPU; an unknown or unavailable device is a one-line
+    :class:`~jimnet.errors.JimnetInputError`."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise JimnetInputError(f"--device: unknown device {name!r} (cpu, cuda, auto)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise JimnetInputError("--device cuda requested but CUDA is not available")
+    return dev
 
 
 def build_model(config: TrainConfig, box_size: int) -> nn.Module:
