@@ -51,3 +51,49 @@ def test_written_poses_read_back_as_predicted(tiny_star, tiny_model, tmp_path):
     np.testing.assert_allclose(shift, result.shifts, atol=1e-4)
     classes = ParticleSet.from_star(tmp_path / "pred" / "particles.star").class_numbers()
     np.testing.assert_array_equal(classes, result.labels + 1)
+
+
+def test_two_process_torchrun_predict_matches_one_process(tiny_star, tiny_model, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    args = [tiny_star, "--model", str(tiny_model), "--iterations", "2", "--batch-size", "3",
+            "--no-tsne", "--device", "cpu"]
+    res = CliRunner().invoke(app, ["predict", *args, "--out", str(tmp_path / "one"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           "-m", "jimnet", "predict", *args, "--out", str(tmp_path / "two")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    stdout = proc.stdout
+    assert stdout.count("outputs:") == 1  # rank 1 prints nothing
+    one, two = (ParticleSet.from_star(tmp_path / d / "particles.star") for d in ("one", "two"))
+    np.testing.assert_array_equal(two.class_numbers(), one.class_numbers())
+    np.testing.assert_array_equal(two.table["jimnetClassMCP"], one.table["jimnetClassMCP"])
+    for a, b in zip(two.poses(), one.poses(), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+    for k in sorted(set(one.class_numbers())):
+        for stem in (f"class_{k:03d}", f"class_{k:03d}_half1", f"class_{k:03d}_half2"):
+            a, b = (read_volume(tmp_path / d / f"{stem}.mrc")[0] for d in ("two", "one"))
+            np.testing.assert_allclose(a, b, atol=1e-4 * np.abs(b).max())
+
+
+def test_a_one_member_cluster_gets_an_average_but_no_fsc(tiny_star, tiny_model, tmp_path,
+                                                         monkeypatch):
+    import jimnet.predict as predict_module
+
+    def one_singleton(features, k, *, seed, use_tsne):
+        labels = np.zeros(len(features), dtype=int)
+        labels[-1] = 1
+        return labels, np.zeros((len(features), 3))
+
+    monkeypatch.setattr(predict_module, "cluster_features", one_singleton)
+    ps = ParticleSet.from_star(tiny_star)
+    result = predict(load_model(tiny_model), ps, n_clusters=2, iterations=1, batch_size=4)
+    single = result.classes[1]
+    assert list(single.members) == [len(ps) - 1] and single.half_maps is None
+    resolutions = write_prediction(result, ps, tmp_path / "pred")
+    assert (tmp_path / "pred" / "class_002.mrc").exists() and 2 not in resolutions
+    assert not (tmp_path / "pred" / "fsc_002.csv").exists()

@@ -9,11 +9,20 @@
    members), FSC between them.
 
 Particles are streamed in batches, so memory does not grow with the number of particles
-(apart from one feature vector and one pose per particle).
+(apart from one feature vector and one pose per particle): no step holds more than one batch of
+volumes, plus one reference and the averagers' Fourier sums.
+
+Under ``torchrun`` (an initialised process group) the work is sharded across ranks: each rank
+computes the features of its contiguous shard and the features are gathered on every rank; the
+labels are broadcast from rank 0; per cluster, each rank aligns its shard of the members and adds
+them to its averagers, whose Fourier sums are then summed over the ranks, so every rank has the
+same reference each iteration; the members' poses are gathered at the end. Every rank returns
+the complete :class:`Prediction`; only the caller decides which rank writes.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,7 +34,14 @@ from jimnet.average import WedgeWeightedAverager
 from jimnet.geometry import invert_pose
 from jimnet.io import ParticleSet
 from jimnet.train.clustering import cluster_features
-from jimnet.train.data import Normalisation, global_normalisation
+from jimnet.train.data import Normalisation, global_normalisation, iterate_batches
+from jimnet.train.distributed import (
+    broadcast_array,
+    gather_rows,
+    rank_and_world,
+    shard,
+    sum_across_ranks,
+)
 
 Progress = Callable[[str, int, int], None]
 
@@ -37,7 +53,7 @@ class ClassResult:
     number: int  # 1-based class number
     members: np.ndarray
     average: torch.Tensor
-    half_maps: tuple[torch.Tensor, torch.Tensor]
+    half_maps: tuple[torch.Tensor, torch.Tensor] | None  # None for a one-member cluster
 
 
 @dataclass
@@ -72,21 +88,46 @@ def model_normalisation(extra: dict, particles: ParticleSet) -> Normalisation:
     stored = extra.get("normalisation")
     if stored:
         return Normalisation(float(stored[0]), float(stored[1]))
-    return global_normalisation(particles)
+    return sharded_normalisation(particles)
+
+
+def sharded_normalisation(particles: ParticleSet, batch_size: int = 64) -> Normalisation:
+    """:func:`~jimnet.train.data.global_normalisation`, each rank summing its own shard.
+
+    One process: exactly ``global_normalisation``. Several: the partial sums are added over the
+    ranks, so the mean/std can differ from the one-process values in the last bits.
+    """
+    rank, world = rank_and_world()
+    if world == 1:
+        return global_normalisation(particles, batch_size)
+    sums = np.zeros(3)
+    for batch in iterate_batches(particles, shard(len(particles), rank, world), batch_size):
+        b = batch.double()
+        sums += (float(b.sum()), float((b * b).sum()), b.numel())
+    total, total_sq, count = sum_across_ranks(sums)
+    mean = total / count
+    var = max(total_sq / count - mean * mean, 0.0)
+    return Normalisation(float(mean), float(np.sqrt(var)) if var > 0 else 1.0)
 
 
 def _features(model: nn.Module, particles: ParticleSet, norm: Normalisation, batch_size: int,
               device: torch.device, progress: Progress) -> tuple[np.ndarray, np.ndarray]:
-    feats, preds = [], []
+    """Features and M_CP predictions of this rank's shard, gathered on every rank."""
+    rank, world = rank_and_world()
     n = len(particles)
+    mine = shard(n, rank, world)
+    width = model.cluster_head.fc2.in_features  # for an empty shard (fewer particles than ranks)
+    feats, preds = [np.zeros((0, width))], [np.zeros(0, dtype=np.int64)]
     with torch.no_grad():
-        for start in range(0, n, batch_size):
-            idx = list(range(start, min(start + batch_size, n)))
+        for start in range(0, len(mine), batch_size):
+            idx = mine[start:start + batch_size].tolist()
             logits, f = model.classify(norm.apply(particles.get_batch(idx)).to(device))
             feats.append(f.cpu().double().numpy())
             preds.append(logits.argmax(1).cpu().numpy())
-            progress("features", idx[-1] + 1, n)
-    return np.concatenate(feats), np.concatenate(preds)
+            progress("features", start + len(idx), len(mine))
+    features = gather_rows(np.concatenate(feats), n)
+    predictions = gather_rows(np.concatenate(preds)[:, None], n)[:, 0]
+    return features, predictions
 
 
 def _align_members(model: nn.Module, particles: ParticleSet, members: np.ndarray,
@@ -96,7 +137,7 @@ def _align_members(model: nn.Module, particles: ParticleSet, members: np.ndarray
 
     No tilt ranges are passed: the predicted pose does not depend on the imputation.
     """
-    rots, shifts = [], []
+    rots, shifts = [np.zeros((0, 3, 3))], [np.zeros((0, 3))]
     ref = ((reference - reference.mean()) / reference.std().clamp_min(1e-12)).to(device)
     with torch.no_grad():
         for start in range(0, len(members), batch_size):
@@ -109,15 +150,34 @@ def _align_members(model: nn.Module, particles: ParticleSet, members: np.ndarray
     return np.concatenate(rots), np.concatenate(shifts)
 
 
+def _sum_averager_across_ranks(acc: WedgeWeightedAverager) -> None:
+    """Replace ``acc``'s Fourier sums and count by their sums over all ranks (in place)."""
+    if rank_and_world()[1] == 1:
+        return
+    num = torch.view_as_real(acc.numerator).cpu().numpy()  # (..., 2) float64
+    packed = np.concatenate([num.ravel(), acc.weight.cpu().numpy().ravel(), [acc.count]])
+    packed = sum_across_ranks(packed)
+    k = num.size
+    acc.numerator = torch.view_as_complex(
+        torch.from_numpy(packed[:k].reshape(num.shape).copy())).to(acc.device)
+    acc.weight = torch.from_numpy(packed[k:-1].reshape(acc.weight.shape).copy()).to(acc.device)
+    acc.count = round(float(packed[-1]))
+
+
 def _average(particles: ParticleSet, members: np.ndarray, rots: np.ndarray, shifts: np.ndarray,
              tilts: np.ndarray, batch_size: int) -> torch.Tensor:
-    """Wedge-weighted average of ``members`` given their average → particle poses."""
+    """Wedge-weighted average of ``members`` given their average → particle poses.
+
+    Under a process group, ``members`` are this rank's and the average is over every rank's
+    (a collective: all ranks must call it, even with no members).
+    """
     acc = WedgeWeightedAverager(particles.box_size)
     for start in range(0, len(members), batch_size):
         sel = slice(start, start + batch_size)
         idx = members[sel]
         acc.add(particles.get_batch(idx.tolist()), torch.as_tensor(rots[sel]),
                 torch.as_tensor(shifts[sel]), [tuple(t) for t in tilts[idx]])
+    _sum_averager_across_ranks(acc)
     return acc.result()
 
 
@@ -149,14 +209,27 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | None 
         Reference-free alignment/averaging rounds per cluster.
     batch_size, seed, use_tsne, device, progress
         As in training.
+
+    Under an initialised process group every rank must call this with the same arguments; the
+    work is sharded (see the module doc) and every rank returns the same result.
     """
     report = progress or (lambda stage, done, total: None)
+    rank, world = rank_and_world()
     dev = torch.device(device)
+    if dev.type == "cuda" and dev.index is None and world > 1:
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
     model = model.to(dev).eval()
-    norm = normalisation or global_normalisation(particles, batch_size)
+    norm = normalisation or sharded_normalisation(particles, batch_size)
     k = int(n_clusters or model.config.n_clusters)
     features, mcp = _features(model, particles, norm, batch_size, dev, report)
     labels, embedding = cluster_features(features, k, seed=seed, use_tsne=use_tsne)
+    # Every rank clusters the same gathered features with the same seed (so no rank waits on
+    # rank 0's t-SNE past a collective timeout), then takes rank 0's result: t-SNE/GMM need not
+    # be bit-reproducible across processes (threaded BLAS/OpenMP), and ranks that disagreed on
+    # the labels would shard different member lists and could deadlock on the per-cluster
+    # collectives. The broadcast is O(n) numbers.
+    labels = broadcast_array(labels)
+    embedding = broadcast_array(embedding)
     tilts = particles.tilt_ranges()
     n = len(particles)
     rotations = np.tile(np.eye(3), (n, 1, 1))
@@ -167,17 +240,22 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | None 
         members = np.flatnonzero(labels == c)
         if len(members) == 0:
             continue
-        reference = particles[int(rng.choice(members))]
+        reference = particles[int(rng.choice(members))]  # same labels and seed on every rank
+        mine = shard(len(members), rank, world)  # positions in ``members`` this rank aligns
+        local = members[mine]
         for it in range(iterations):
             # The network gives member → average; keep average → member (what a STAR stores).
-            rots, sh = invert_pose(*_align_members(model, particles, members, reference, norm,
+            rots, sh = invert_pose(*_align_members(model, particles, local, reference, norm,
                                                    batch_size, dev))
-            reference = _average(particles, members, rots, sh, tilts, batch_size)
+            reference = _average(particles, local, rots, sh, tilts, batch_size)
             report(f"class {c + 1}", it + 1, iterations)
-        halves = _half_sets(particles, members)
-        half_maps = tuple(
-            _average(particles, members[halves == h], rots[halves == h], sh[halves == h],
-                     tilts, batch_size) for h in (1, 2))
-        rotations[members], shifts[members] = rots, sh
+        half_maps = None
+        if len(members) >= 2:
+            halves = _half_sets(particles, members)[mine]
+            half_maps = tuple(
+                _average(particles, local[halves == h], rots[halves == h], sh[halves == h],
+                         tilts, batch_size) for h in (1, 2))
+        rotations[members] = gather_rows(rots, len(members))
+        shifts[members] = gather_rows(sh, len(members))
         classes.append(ClassResult(c + 1, members, reference, half_maps))
     return Prediction(labels, mcp, features, embedding, rotations, shifts, classes)

@@ -61,3 +61,25 @@ def test_two_process_ddp_epoch_with_torchrun(tiny_star, tmp_path):
     record = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
     assert record["epoch"] == 1 and sum(record["cluster_sizes"]) == 8
     assert np.isfinite(record["losses"]["total"])
+
+
+def test_cluster_only_ablation_leaves_the_alignment_branch_untouched(tiny_star, tmp_path):
+    particles = ParticleSet.from_star(tiny_star)
+    trainer = Trainer(particles, TrainConfig(epochs=1, cluster_only=True, **TINY), tmp_path / "c")
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    (result,) = trainer.fit()
+    assert set(result.losses) == {"total", "ce"} and result.losses["total"] == result.losses["ce"]
+    after = trainer.model.state_dict()
+    changed = {k.split(".")[0] for k in before if not torch.equal(before[k], after[k])}
+    assert "cluster_head" in changed and "fe1" in changed  # CE reaches the shared extractor
+    assert not changed & {"fe3", "coarse", "fine"}
+
+
+def test_cluster_only_rejects_gumnet(tiny_star, tmp_path):
+    import pytest
+
+    from jimnet.errors import JimnetInputError
+
+    with pytest.raises(JimnetInputError, match="cluster_only"):
+        Trainer(ParticleSet.from_star(tiny_star),
+                TrainConfig(model="gumnet", cluster_only=True), tmp_path / "x")

@@ -18,6 +18,7 @@ from jimnet.evaluate.poses import pair_pose_errors, random_same_class_pairs, rel
 from jimnet.io import ParticleSet, atomic_output_dir, write_particle_star, write_volume
 from jimnet.models import JimNet3D, load_checkpoint, model_from_checkpoint
 from jimnet.predict import Prediction, model_normalisation, predict
+from jimnet.train.distributed import init_from_environment, rank_and_world
 from jimnet.train.trainer import METRICS_NAME, resolve_device
 
 __all__ = ["predict_command", "write_prediction"]
@@ -37,6 +38,8 @@ def write_prediction(result: Prediction, particles: ParticleSet, out: Path, *,
         for cls in result.classes:
             stem = f"class_{cls.number:03d}"
             write_volume(tmp / f"{stem}.mrc", cls.average.numpy(), voxel)
+            if cls.half_maps is None:  # one member: no FSC
+                continue
             for h, half in enumerate(cls.half_maps, start=1):
                 write_volume(tmp / f"{stem}_half{h}.mrc", half.numpy(), voxel)
             fsc = compute_fsc(*cls.half_maps, voxel)
@@ -101,6 +104,9 @@ def predict_command(
     jimnetClassMCP (the cluster head's prediction) and rlnAngleRot/Tilt/Psi (degrees, RELION
     ZYZ) with rlnOrigin{X,Y,Z}Angst (Å) such that the class average rotated and shifted by them
     matches the particle (RELION's convention). FSC is between half maps (threshold 0.143).
+
+    Several processes: torchrun --nproc-per-node N -m jimnet predict ... shards the particles
+    across the processes (gloo on CPU, NCCL + gloo on GPU); only rank 0 writes and prints.
     """
     if not model.is_file():
         raise JimnetInputError(f"model file not found: {model}")
@@ -121,12 +127,19 @@ def predict_command(
     if ps.box_size != net.config.input_size:
         raise JimnetInputError(f"box size {ps.box_size} of {particles} differs from the model's "
                                f"input size {net.config.input_size}")
+    dev = resolve_device(device)
+    init_from_environment(dev.type)
+    is_main = rank_and_world()[0] == 0  # every rank computes its share; rank 0 writes/prints
     console = stdout_console()
-    with stage_progress(console, quiet=quiet) as progress:
+    if not is_main:
+        console.quiet = True
+    with stage_progress(console, quiet=quiet or not is_main) as progress:
         result = predict(net, ps, n_clusters=classes,
                          normalisation=model_normalisation(ckpt.get("extra", {}), ps),
                          iterations=iterations, batch_size=batch_size, seed=seed,
-                         use_tsne=tsne, device=resolve_device(device), progress=progress)
+                         use_tsne=tsne, device=dev, progress=progress)
+    if not is_main:
+        return
     metrics = model.parent / METRICS_NAME
     resolutions = write_prediction(result, ps, out, force=force,
                                    metrics=metrics if metrics.is_file() else None)

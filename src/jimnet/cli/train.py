@@ -1,4 +1,5 @@
-"""``jimnet train``: unsupervised training of Jim-Net (or Gum-Net) on a particle set."""
+"""``jimnet train``: unsupervised training of Jim-Net (or Gum-Net, DeepCluster-3D, PICA-3D) on a
+particle set."""
 
 from __future__ import annotations
 
@@ -11,10 +12,15 @@ from rich.table import Table
 from jimnet.cli.common import handle_input_errors, stage_progress, stdout_console
 from jimnet.errors import JimnetInputError
 from jimnet.io import ParticleSet
+from jimnet.train.deepcluster import DeepClusterTrainer
 from jimnet.train.distributed import init_from_environment, rank_and_world
+from jimnet.train.pica import PicaTrainer
 from jimnet.train.trainer import CHECKPOINT_NAME, EpochResult, TrainConfig, Trainer
 
 __all__ = ["train"]
+
+MODELS = ("jimnet", "gumnet", "deepcluster", "pica")
+BASELINES = {"deepcluster": DeepClusterTrainer, "pica": PicaTrainer}
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -28,8 +34,10 @@ def train(
     out: Annotated[Path, typer.Option("--out", help="Run directory: checkpoint.pt, model.pt, "
                                       "metrics.jsonl, config.json.")],
     classes: Annotated[int, typer.Option("--classes", "-k", help="Number of clusters K.")] = 5,
-    model: Annotated[str, typer.Option(help="jimnet (pair matching + clustering) or gumnet "
-                                       "(random pairs, alignment only).")] = "jimnet",
+    model: Annotated[str, typer.Option(help="jimnet (pair matching + clustering), gumnet "
+                                       "(random pairs, alignment only), or the clustering "
+                                       "baselines deepcluster and pica (3D CNN, "
+                                       "single-process).")] = "jimnet",
     epochs: Annotated[int, typer.Option(help="Total epochs (a resumed run continues to this).")
                       ] = 10,
     width: Annotated[float, typer.Option(help="Network width multiplier; 1.0 = paper size, "
@@ -42,6 +50,9 @@ def train(
     tsne: Annotated[bool, typer.Option("--tsne/--no-tsne", help="t-SNE (3-D) before the GMM, "
                                        "as the paper; --no-tsne fits the GMM on raw features.")
                     ] = True,
+    cluster_only: Annotated[bool, typer.Option(
+        "--cluster-only", help="Jim-Net ablation: train the clustering branch only (no "
+        "alignment losses), the paper's 'Jim-Net (cluster)' row.")] = False,
     init: Annotated[Path | None, typer.Option(help="Start from this model.pt/checkpoint.pt "
                                               "(fine-tuning, e.g. from an SNR-100 model).",
                                               show_default=False)] = None,
@@ -62,8 +73,10 @@ def train(
 
     Several processes: torchrun --nproc-per-node N -m jimnet train ... (gloo on CPU, NCCL on GPU).
     """
-    if model not in ("jimnet", "gumnet"):
-        raise JimnetInputError(f"--model must be jimnet or gumnet, got {model!r}")
+    if model not in MODELS:
+        raise JimnetInputError(f"--model must be one of {', '.join(MODELS)}, got {model!r}")
+    if cluster_only and model != "jimnet":
+        raise JimnetInputError("--cluster-only is an ablation of --model jimnet")
     if classes < 1 or epochs < 1 or batch_size < 2 or width <= 0 or lr <= 0 or cluster_lr <= 0:
         raise JimnetInputError("--classes and --epochs must be ≥ 1, --batch-size ≥ 2, "
                                "--width/--lr/--cluster-lr > 0")
@@ -82,7 +95,8 @@ def train(
                                f"{particles}")
     config = TrainConfig(model=model, n_clusters=classes, epochs=epochs, width=width,
                          batch_size=batch_size, lr=lr, cluster_lr=cluster_lr, use_tsne=tsne,
-                         seed=seed, device=device, init=None if init is None else str(init))
+                         seed=seed, device=device, init=None if init is None else str(init),
+                         cluster_only=cluster_only)
     console = stdout_console()
     quiet = quiet or not is_main
     if not is_main:
@@ -103,7 +117,8 @@ def train(
                       _fmt(r.translation_error, ".2f"), f"{r.seconds:.1f}")
 
     with stage_progress(console, quiet=quiet) as progress:
-        trainer = Trainer(ps, config, out, progress=progress)
+        trainer_cls = BASELINES.get(model, Trainer)
+        trainer = trainer_cls(ps, config, out, progress=progress)
         if resume:
             console.print(f"resuming {out} from epoch {trainer.load()} of {epochs}")
         trainer.fit(resume=resume, on_epoch=report)

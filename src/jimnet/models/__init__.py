@@ -1,4 +1,5 @@
-"""Networks: layers, rigid STN + missing-wedge imputation, Gum-Net and Jim-Net 3D, checkpoints."""
+"""Networks: layers, rigid STN + missing-wedge imputation, Gum-Net, Jim-Net 3D, the baselines'
+3D CNN, checkpoints."""
 
 from jimnet.models.checkpoint import (
     MODEL_REGISTRY,
@@ -9,6 +10,7 @@ from jimnet.models.checkpoint import (
     register_model,
     save_model,
 )
+from jimnet.models.cnn3d import CNN3D, CNN3DConfig
 from jimnet.models.gumnet import GumNet, GumNetConfig
 from jimnet.models.heads import (
     RigidParamHead,
@@ -29,8 +31,10 @@ from jimnet.models.outputs import AlignmentOutput, StagePose
 from jimnet.models.stn import RigidSTN3d, warp
 
 __all__ = [
+    "CNN3D",
     "MODEL_REGISTRY",
     "AlignmentOutput",
+    "CNN3DConfig",
     "GumNet",
     "GumNetConfig",
     "JimNet3D",

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from jimnet.models.cnn3d import CNN3D, CNN3DConfig
 from jimnet.models.gumnet import GumNet, GumNetConfig
 from jimnet.models.jimnet3d import JimNet3D, JimNet3DConfig
 
@@ -27,6 +28,7 @@ FORMAT_VERSION = 1
 MODEL_REGISTRY: dict[str, tuple[type[nn.Module], type]] = {
     "GumNet": (GumNet, GumNetConfig),
     "JimNet3D": (JimNet3D, JimNet3DConfig),
+    "CNN3D": (CNN3D, CNN3DConfig),
 }
 
 

@@ -16,14 +16,16 @@ import torch.distributed as dist
 def init_from_environment(device: str = "auto") -> bool:
     """Initialise the default process group when launched by ``torchrun`` (``WORLD_SIZE`` > 1).
 
-    Uses NCCL when CUDA is used, else gloo. Returns whether a group is active.
+    Uses gloo on CPU; with CUDA, NCCL for CUDA tensors (DDP's gradients) and gloo for the CPU
+    tensors the helpers below exchange (NCCL alone cannot reduce CPU tensors). Returns whether a
+    group is active.
     """
     if dist.is_initialized():
         return True
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return False
     use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
-    dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+    dist.init_process_group(backend="cpu:gloo,cuda:nccl" if use_cuda else "gloo")
     return True
 
 
@@ -62,6 +64,16 @@ def sum_across_ranks(values: np.ndarray) -> np.ndarray:
         return values
     t = torch.from_numpy(np.asarray(values, dtype=np.float64).copy())
     dist.all_reduce(t)
+    return t.numpy()
+
+
+def broadcast_array(values: np.ndarray, src: int = 0) -> np.ndarray:
+    """``values`` as held by rank ``src`` on every rank (same shape and dtype everywhere)."""
+    _, world = rank_and_world()
+    if world == 1:
+        return values
+    t = torch.from_numpy(np.ascontiguousarray(values).copy())
+    dist.broadcast(t, src=src)
     return t.numpy()
 
 

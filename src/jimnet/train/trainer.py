@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import torch
@@ -90,6 +90,9 @@ class TrainConfig:
         "cpu", "cuda" or "auto".
     init : str or None
         Checkpoint or model file to start from (fine-tuning), e.g. an SNR-100 model.
+    cluster_only : bool
+        Jim-Net trained with its clustering branch only (cross-entropy on the GMM labels, no
+        alignment losses): the "Jim-Net (cluster)" ablation of METHOD.md §6.3.
     """
 
     model: ModelName = "jimnet"
@@ -108,6 +111,18 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     init: str | None = None
+    cluster_only: bool = False
+
+
+class _ClassifyView(nn.Module):
+    """``forward`` = the model's M_CP branch, so DDP can wrap the clustering-only ablation."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, volume: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model.classify(volume)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -163,44 +178,30 @@ class EpochResult:
     translation_error: float | None = None
 
 
-class Trainer:
-    """Runs :class:`TrainConfig` on a :class:`~jimnet.io.ParticleSet`, writing into ``out_dir``.
+class TrainingRun:
+    """What every trainer shares: the run directory, atomic checkpoints, exact resume and the
+    epoch loop. Subclasses set ``particles, config, out_dir, model, device, progress`` and
+    implement :meth:`run_epoch`.
 
     ``out_dir`` receives ``checkpoint.pt`` (after every epoch, atomically: model, optimiser,
     labels, normalisation, epoch, config), ``model.pt`` (the latest model alone, loadable by
     :func:`jimnet.models.checkpoint.load_model`), ``metrics.jsonl`` and ``config.json``.
     """
 
-    def __init__(self, particles: ParticleSet, config: TrainConfig, out_dir: str | os.PathLike,
-                 *, progress: Callable[[str, int, int], None] | None = None) -> None:
-        self.particles = particles
-        self.config = config
-        self.out_dir = Path(out_dir)
-        self.rank, self.world = rank_and_world()
-        self.device = resolve_device(config.device)
-        if self.device.type == "cuda" and self.world > 1:
-            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", self.rank)))
-        self.progress = progress or (lambda stage, done, total: None)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(config.seed)  # the initial weights depend on the seed only
-            self.model = build_model(config, particles.box_size).to(self.device)
-        self._wrap()
-        self.labels: np.ndarray | None = None
-        self.epoch = 0
-        self.norm: Normalisation | None = None
-        self.tilts = particles.tilt_ranges()
-        self.true_classes = particles.class_numbers()
-        self.true_poses = particles.poses() if "rlnAngleRot" in particles.table.columns else None
+    particles: ParticleSet
+    config: TrainConfig
+    out_dir: Path
+    model: nn.Module
+    device: torch.device
+    rank: int = 0
+    world: int = 1
+    labels: np.ndarray | None = None
+    epoch: int = 0
+    norm: Normalisation | None = None
 
     def _wrap(self) -> None:
-        """(Re)build the optimiser and, under torchrun, the DDP wrapper used for training."""
+        """(Re)build the optimiser after the model was (re)built."""
         self.optimizer = _optimizer(self.model, self.config)
-        self.net: nn.Module = self.model
-        if self.world > 1:
-            ids = None if self.device.type == "cpu" else [self.device.index]
-            self.net = DistributedDataParallel(self.model, device_ids=ids)
-
-    # ---------------------------------------------------------------- checkpoints
 
     @property
     def checkpoint_path(self) -> Path:
@@ -218,17 +219,15 @@ class Trainer:
             "normalisation": None if self.norm is None else [self.norm.mean, self.norm.std],
             "train_config": json.dumps(asdict(self.config)),
         }
+        extra = {"normalisation": state["normalisation"], "epoch": self.epoch,
+                 "n_clusters": self.config.n_clusters, "model": self.config.model}
         self.out_dir.mkdir(parents=True, exist_ok=True)
         for name, obj in ((CHECKPOINT_NAME, state),
-                          (MODEL_NAME, model_to_checkpoint(self.model, self._model_extra()))):
+                          (MODEL_NAME, model_to_checkpoint(self.model, extra))):
             tmp = self.out_dir / (name + ".tmp")
             torch.save(obj, tmp)
             os.replace(tmp, self.out_dir / name)
         barrier()
-
-    def _model_extra(self) -> dict[str, Any]:
-        norm = None if self.norm is None else [self.norm.mean, self.norm.std]
-        return {"normalisation": norm, "epoch": self.epoch, "n_clusters": self.config.n_clusters}
 
     def load(self, path: str | os.PathLike | None = None) -> int:
         """Restore a checkpoint; returns the number of completed epochs."""
@@ -243,11 +242,82 @@ class Trainer:
             *state["normalisation"])
         return self.epoch
 
-    # ---------------------------------------------------------------- the loop
-
     def _batch(self, indices: np.ndarray) -> torch.Tensor:
+        """Normalised volumes ``particles[indices]``, shape (B, N, N, N), on the device."""
         assert self.norm is not None
         return self.norm.apply(self.particles.get_batch(indices.tolist())).to(self.device)
+
+    def _ensure_norm(self) -> None:
+        if self.norm is None:
+            self.norm = global_normalisation(self.particles, self.config.batch_size)
+
+    def run_epoch(self) -> EpochResult:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def fit(self, *, resume: bool = False,
+            on_epoch: Callable[[EpochResult], None] | None = None) -> list[EpochResult]:
+        """Train up to ``config.epochs`` epochs; with ``resume`` continue from the checkpoint."""
+        main = self.rank == 0
+        if resume:
+            self.load()
+        elif main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            (self.out_dir / METRICS_NAME).write_text("")
+        self._ensure_norm()
+        if main:
+            (self.out_dir / "config.json").write_text(json.dumps(asdict(self.config), indent=2))
+        results = []
+        while self.epoch < self.config.epochs:
+            t0 = time.perf_counter()
+            result = self.run_epoch()
+            result.seconds = time.perf_counter() - t0
+            self.save()
+            if main:
+                with open(self.out_dir / METRICS_NAME, "a") as fh:
+                    fh.write(json.dumps(asdict(result)) + "\n")
+            results.append(result)
+            if on_epoch:
+                on_epoch(result)
+        return results
+
+
+class Trainer(TrainingRun):
+    """Runs :class:`TrainConfig` (``jimnet`` or ``gumnet``) on a
+    :class:`~jimnet.io.ParticleSet`, writing into ``out_dir`` (see :class:`TrainingRun`).
+    """
+
+    def __init__(self, particles: ParticleSet, config: TrainConfig, out_dir: str | os.PathLike,
+                 *, progress: Callable[[str, int, int], None] | None = None) -> None:
+        self.particles = particles
+        self.config = config
+        self.out_dir = Path(out_dir)
+        self.rank, self.world = rank_and_world()
+        self.device = resolve_device(config.device)
+        if self.device.type == "cuda" and self.world > 1:
+            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", self.rank)))
+        self.progress = progress or (lambda stage, done, total: None)
+        if config.cluster_only and config.model != "jimnet":
+            raise JimnetInputError("cluster_only is an ablation of model='jimnet'")
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)  # the initial weights depend on the seed only
+            self.model = build_model(config, particles.box_size).to(self.device)
+        self._wrap()
+        self.tilts = particles.tilt_ranges()
+        self.true_classes = particles.class_numbers()
+        self.true_poses = particles.poses() if "rlnAngleRot" in particles.table.columns else None
+
+    def _wrap(self) -> None:
+        """(Re)build the optimiser and, under torchrun, the DDP wrapper used for training."""
+        self.optimizer = _optimizer(self.model, self.config)
+        cluster_only = self.config.cluster_only
+        self.net: nn.Module = _ClassifyView(self.model) if cluster_only else self.model
+        if self.world > 1:
+            ids = None if self.device.type == "cpu" else [self.device.index]
+            # The ablation leaves the alignment branch without gradients.
+            self.net = DistributedDataParallel(self.net, device_ids=ids,
+                                               find_unused_parameters=cluster_only)
+
+    # ---------------------------------------------------------------- the loop
 
     def feature_pass(self) -> tuple[np.ndarray, np.ndarray]:
         """M_CP features (n, F) and argmax predictions (n,), eval mode, no gradient."""
@@ -297,7 +367,19 @@ class Trainer:
         same = self.true_classes
         for step, batch in enumerate(batches):
             batch_pairs = pairs[batch]
-            src, tgt = self._batch(batch_pairs[:, 0]), self._batch(batch_pairs[:, 1])
+            src = self._batch(batch_pairs[:, 0])
+            if cfg.cluster_only:
+                assert labels is not None
+                logits, _ = self.net(src)
+                total = cluster_cross_entropy(logits, torch.as_tensor(
+                    labels[batch_pairs[:, 0]], device=self.device))
+                self._step(total)
+                ce = float(total.detach()) * len(batch_pairs)
+                sums[[keys.index("total"), keys.index("ce")]] += ce
+                sums[len(keys)] += len(batch_pairs)
+                self.progress("train", step + 1, len(batches))
+                continue
+            tgt = self._batch(batch_pairs[:, 1])
             kwargs = {}
             if cfg.impute:
                 kwargs = {"source_tilt": tilt_tensors(self.tilts, batch_pairs[:, 0], self.device),
@@ -314,9 +396,7 @@ class Trainer:
             else:
                 total = alignment_loss(out.output, tgt)
                 parts = {"align": total}
-            self.optimizer.zero_grad()
-            total.backward()
-            self.optimizer.step()
+            self._step(total)
             values = {"total": total, **parts}
             for j, key in enumerate(keys):
                 if key in values:
@@ -333,10 +413,17 @@ class Trainer:
         sums = sum_across_ranks(sums)
         n = max(1.0, sums[len(keys)])
         present = ("total", "align") if cfg.model == "gumnet" else keys
+        if cfg.cluster_only:
+            present = ("total", "ce")
         losses = {k: sums[j] / n for j, k in enumerate(keys) if k in present}
         count = sums[-1]
         errors = (None, None) if count == 0 else (sums[-3] / count, sums[-2] / count)
         return losses, errors
+
+    def _step(self, loss: torch.Tensor) -> None:
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
 
     def run_epoch(self) -> EpochResult:
         cfg = self.config
@@ -370,28 +457,3 @@ class Trainer:
             seconds=time.perf_counter() - t0, accuracy_gmm=acc_gmm, accuracy_mcp=acc_mcp,
             rotation_error=errors[0], translation_error=errors[1])
         return result
-
-    def fit(self, *, resume: bool = False,
-            on_epoch: Callable[[EpochResult], None] | None = None) -> list[EpochResult]:
-        """Train up to ``config.epochs`` epochs; with ``resume`` continue from the checkpoint."""
-        main = self.rank == 0
-        if resume:
-            self.load()
-        elif main:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            (self.out_dir / METRICS_NAME).write_text("")
-        if self.norm is None:
-            self.norm = global_normalisation(self.particles, self.config.batch_size)
-        if main:
-            (self.out_dir / "config.json").write_text(json.dumps(asdict(self.config), indent=2))
-        results = []
-        while self.epoch < self.config.epochs:
-            result = self.run_epoch()
-            self.save()
-            if main:
-                with open(self.out_dir / METRICS_NAME, "a") as fh:
-                    fh.write(json.dumps(asdict(result)) + "\n")
-            results.append(result)
-            if on_epoch:
-                on_epoch(result)
-        return results
