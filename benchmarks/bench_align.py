@@ -23,7 +23,6 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: no spinning when contended
 
 import json
-import multiprocessing as mp
 import platform
 import shlex
 import sys
@@ -35,14 +34,11 @@ import numpy as np
 import torch
 
 import jimnet
-from jimnet.align import AlignParams, align_pairs
-from jimnet.geometry import (
-    compose_poses,
-    geodesic_angle_deg,
-    invert_pose,
-    rotation_error_frobenius,
-    translation_error_voxels,
-)
+from jimnet.align import AlignParams
+from jimnet.benchmark.paper import alignment_summary
+from jimnet.benchmark.protocols import align_pairs_parallel, same_class_pairs
+from jimnet.evaluate.poses import relative_pose
+from jimnet.geometry import geodesic_angle_deg, rotation_error_frobenius, translation_error_voxels
 from jimnet.simulate import (
     PAPER_BENCHMARK,
     SimulationConfig,
@@ -53,13 +49,14 @@ from jimnet.simulate import (
     structure_density,
 )
 
-#: The paper's own numbers (METHOD.md §9, 5-structure means): rotation, translation (± std).
-PAPER = {
-    ("ht", 100.0): "0.30±0.68, 1.82±2.69",
-    ("ht", 0.1): "1.22±1.07, 4.76±4.56",
-    ("fa", 100.0): "0.33±0.71, 1.92±2.86",
-    ("fa", 0.1): "1.34±1.13, 5.40±4.91",
-}
+
+def paper_cell(method: str, snr: float) -> str:
+    """The paper's 5-structure mean (METHOD.md §9, derived from tables S1–S5) or ``""``."""
+    cell = alignment_summary(method, snr)
+    if cell is None:
+        return ""
+    return (f"{cell.rot_mean:.2f}±{cell.rot_std:.2f}, "
+            f"{cell.trans_mean:.2f}±{cell.trans_std:.2f}")
 
 
 def simulate(n_per_class: int, snrs: list[float], config: SimulationConfig
@@ -77,39 +74,13 @@ def simulate(n_per_class: int, snrs: list[float], config: SimulationConfig
     return {snr: torch.cat(v) for snr, v in out.items()}, truth
 
 
-def make_pairs(classes: np.ndarray, pairs_per_class: int) -> list[tuple[int, int]]:
-    """Disjoint same-class pairs: the 2i-th and (2i+1)-th particle of each class."""
-    pairs = []
-    for c in np.unique(classes):
-        idx = np.flatnonzero(classes == c)
-        pairs += [(int(idx[2 * i]), int(idx[2 * i + 1]))
-                  for i in range(min(pairs_per_class, len(idx) // 2))]
-    return pairs
-
-
-def _worker(args: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    src, tgt, wedges, method, params = args
-    torch.set_num_threads(1)
-    res = align_pairs(src, tgt, wedges, wedges, method=method, params=params)
-    return res.rotation.numpy(), res.shift.numpy(), res.score.numpy()
-
-
 def run(src: torch.Tensor, tgt: torch.Tensor, wedge: tuple[float, float], method: str,
         params: AlignParams, workers: int, chunk: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """Align all pairs with a pool of single-threaded workers; returns poses and wall time."""
-    n = src.shape[0]
-    jobs = [(src[i:i + chunk].clone(), tgt[i:i + chunk].clone(),
-             [wedge] * min(chunk, n - i), method, params) for i in range(0, n, chunk)]
+    """Align all pairs (:func:`jimnet.benchmark.protocols.align_pairs_parallel`); poses, wall."""
     t0 = time.perf_counter()
-    if workers <= 1:
-        results = [_worker(j) for j in jobs]
-    else:
-        with mp.get_context("spawn").Pool(workers) as pool:
-            results = pool.map(_worker, jobs, chunksize=1)
-    wall = time.perf_counter() - t0
-    rot = np.concatenate([r[0] for r in results])
-    shift = np.concatenate([r[1] for r in results])
-    return rot, shift, wall
+    res = align_pairs_parallel(src, tgt, [wedge] * len(src), [wedge] * len(src), method=method,
+                               params=params, workers=workers, chunk=chunk)
+    return res.rotation.numpy(), res.shift.numpy(), time.perf_counter() - t0
 
 
 def fmt(x: np.ndarray) -> str:
@@ -140,11 +111,9 @@ def main(argv: list[str] | None = None) -> None:
     load0 = os.getloadavg()
     vols, truth = simulate(args.n_per_class, args.snr, config)
     t_sim = time.perf_counter() - t_start
-    pairs = make_pairs(truth.class_numbers, args.n_per_class // 2)
-    s_idx = np.array([a for a, _ in pairs])
-    t_idx = np.array([b for _, b in pairs])
-    rs, ts = invert_pose(truth.rotations[s_idx], truth.shifts[s_idx])
-    r_true, t_true = compose_poses(truth.rotations[t_idx], truth.shifts[t_idx], rs, ts)
+    pairs = same_class_pairs(truth.class_numbers, args.n_per_class // 2)
+    s_idx, t_idx = pairs[:, 0], pairs[:, 1]
+    r_true, t_true = relative_pose(truth.rotations, truth.shifts, pairs)
     pair_class = truth.class_numbers[s_idx]
     params = AlignParams(angular_step=args.angular_step,
                          particle_radius=args.particle_radius if args.particle_radius > 0
@@ -161,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
             ang = geodesic_angle_deg(r_true, rot)
             rows.append((method, snr, fmt(re), fmt(te), float(np.median(ang)),
                          float(np.mean(ang < 10)), len(pairs) / wall, wall,
-                         PAPER.get((method, snr), "")))
+                         paper_cell(method, snr)))
             for c, name in enumerate(PAPER_BENCHMARK, start=1):
                 m = pair_class == c
                 class_rows.append((method, snr, f"{c} ({name})", fmt(re[m]), fmt(te[m])))

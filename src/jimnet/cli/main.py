@@ -73,6 +73,7 @@ app.command("info")(info)
 
 from jimnet.cli.align import align_command  # noqa: E402
 from jimnet.cli.average import average_command  # noqa: E402
+from jimnet.cli.benchmark import benchmark_command  # noqa: E402
 from jimnet.cli.demo import demo  # noqa: E402
 from jimnet.cli.predict import predict_command  # noqa: E402
 from jimnet.cli.simulate import simulate  # noqa: E402
@@ -80,6 +81,7 @@ from jimnet.cli.train import train  # noqa: E402
 
 app.command("align")(align_command)
 app.command("average")(average_command)
+app.command("benchmark")(benchmark_command)
 app.command("demo")(demo)
 app.command("predict")(predict_command)
 app.command("simulate")(simulate)

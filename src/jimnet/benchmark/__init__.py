@@ -1,0 +1,14 @@
+"""``jimnet benchmark``: the paper's tables S1–S10 from one command, with the paper's numbers.
+
+Modules: :mod:`~jimnet.benchmark.paper` (tables S1–S10 transcribed as data),
+:mod:`~jimnet.benchmark.scales` (size presets and their cost estimate),
+:mod:`~jimnet.benchmark.protocols` (pair alignment and clustering protocols, metrics),
+:mod:`~jimnet.benchmark.results` (result containers and table rows),
+:mod:`~jimnet.benchmark.report` (markdown, CSV, PNG, JSON) and
+:mod:`~jimnet.benchmark.runner` (datasets, training schedule, orchestration).
+"""
+
+from jimnet.benchmark.runner import METHODS, run_benchmark
+from jimnet.benchmark.scales import SCALES, Scale, get_scale
+
+__all__ = ["METHODS", "SCALES", "Scale", "get_scale", "run_benchmark"]
