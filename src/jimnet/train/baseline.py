@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,7 +25,7 @@ from jimnet.models.checkpoint import model_from_checkpoint
 from jimnet.train.augment import AugmentConfig, augment
 from jimnet.train.data import iterate_batches
 from jimnet.train.distributed import rank_and_world
-from jimnet.train.trainer import EpochResult, TrainConfig, TrainingRun, resolve_device
+from jimnet.train.trainer import EpochResult, TrainConfig, TrainingRun
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -83,18 +82,11 @@ class BaselineTrainer(TrainingRun):
             raise JimnetInputError(f"{type(self).__name__} needs config.model="
                                    f"{self.model_name!r}, got {config.model!r}")
         require_single_process(self.model_name)
-        self.particles = particles
-        self.config = config
-        self.out_dir = Path(out_dir)
-        self.device = resolve_device(config.device)
-        self.progress = progress or (lambda stage, done, total: None)
         self.augment_config = augment_config or AugmentConfig()
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(config.seed)  # the initial weights depend on the seed only
-            self.model = build_cnn(config, particles.box_size).to(self.device)
-        self._wrap()
-        self.tilts = particles.tilt_ranges()
-        self.true_classes = particles.class_numbers()
+        super().__init__(particles, config, out_dir, progress=progress)
+
+    def build_model(self) -> CNN3D:
+        return build_cnn(self.config, self.particles.box_size)
 
     # ---------------------------------------------------------------- helpers
 

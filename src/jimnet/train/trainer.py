@@ -180,8 +180,7 @@ class EpochResult:
 
 class TrainingRun:
     """What every trainer shares: the run directory, atomic checkpoints, exact resume and the
-    epoch loop. Subclasses set ``particles, config, out_dir, model, device, progress`` and
-    implement :meth:`run_epoch`.
+    epoch loop. Subclasses implement :meth:`build_model` and :meth:`run_epoch`.
 
     ``out_dir`` receives ``checkpoint.pt`` (after every epoch, atomically: model, optimiser,
     labels, normalisation, epoch, config), ``model.pt`` (the latest model alone, loadable by
@@ -198,6 +197,27 @@ class TrainingRun:
     labels: np.ndarray | None = None
     epoch: int = 0
     norm: Normalisation | None = None
+
+    def __init__(self, particles: ParticleSet, config: TrainConfig, out_dir: str | os.PathLike,
+                 *, progress: Callable[[str, int, int], None] | None = None) -> None:
+        self.particles = particles
+        self.config = config
+        self.out_dir = Path(out_dir)
+        self.rank, self.world = rank_and_world()
+        self.device = resolve_device(config.device)
+        if self.device.type == "cuda" and self.world > 1:
+            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", self.rank)))
+        self.progress = progress or (lambda stage, done, total: None)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)  # the initial weights depend on the seed only
+            self.model = self.build_model().to(self.device)
+        self._wrap()
+        self.tilts = particles.tilt_ranges()
+        self.true_classes = particles.class_numbers()
+
+    def build_model(self) -> nn.Module:  # pragma: no cover - abstract
+        """A fresh model for ``config`` (or the one in ``config.init``)."""
+        raise NotImplementedError
 
     def _wrap(self) -> None:
         """(Re)build the optimiser after the model was (re)built."""
@@ -288,23 +308,13 @@ class Trainer(TrainingRun):
 
     def __init__(self, particles: ParticleSet, config: TrainConfig, out_dir: str | os.PathLike,
                  *, progress: Callable[[str, int, int], None] | None = None) -> None:
-        self.particles = particles
-        self.config = config
-        self.out_dir = Path(out_dir)
-        self.rank, self.world = rank_and_world()
-        self.device = resolve_device(config.device)
-        if self.device.type == "cuda" and self.world > 1:
-            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", self.rank)))
-        self.progress = progress or (lambda stage, done, total: None)
         if config.cluster_only and config.model != "jimnet":
             raise JimnetInputError("cluster_only is an ablation of model='jimnet'")
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(config.seed)  # the initial weights depend on the seed only
-            self.model = build_model(config, particles.box_size).to(self.device)
-        self._wrap()
-        self.tilts = particles.tilt_ranges()
-        self.true_classes = particles.class_numbers()
+        super().__init__(particles, config, out_dir, progress=progress)
         self.true_poses = particles.poses() if "rlnAngleRot" in particles.table.columns else None
+
+    def build_model(self) -> nn.Module:
+        return build_model(self.config, self.particles.box_size)
 
     def _wrap(self) -> None:
         """(Re)build the optimiser and, under torchrun, the DDP wrapper used for training."""
