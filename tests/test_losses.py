@@ -13,6 +13,7 @@ from jimnet.losses import (
     fourier_correlation,
     identity_mask,
     jimnet_3d_loss,
+    masked_alignment_loss,
     pearson_r,
     rigid_regularization,
     soft_inlier_loss,
@@ -185,3 +186,48 @@ def test_jimnet_3d_loss_combines_parts():
     total2, parts2 = jimnet_3d_loss(out, tgt)
     assert set(parts2) == {"align"}
     torch.testing.assert_close(total2, parts2["align"])
+
+
+# ---------------------------------------------------------------- the imputation reward
+
+
+def _wedged_noise(n: int, shape: tuple[int, int, int], seed: int) -> torch.Tensor:
+    from jimnet.fourier import wedge_mask
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, *shape, generator=g, dtype=torch.float64)
+    mask = wedge_mask(shape, -60.0, 60.0, layout="unshifted", dtype=torch.float64)
+    return torch.fft.ifftn(torch.fft.fftn(x, dim=(-3, -2, -1)) * mask, dim=(-3, -2, -1)).real
+
+
+def test_masked_alignment_loss_with_a_full_mask_is_the_plain_loss():
+    x, y = torch.randn(3, 8, 8, 8), torch.randn(3, 8, 8, 8)
+    y = y + 0.5 * x
+    full = torch.ones(8, 8, 8)
+    torch.testing.assert_close(masked_alignment_loss(x, y, full), alignment_loss(x, y))
+    assert float(masked_alignment_loss(x, x, full)) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_imputation_rewards_moving_the_wedge_and_the_masked_loss_does_not():
+    # Unrelated pure-noise pairs: no pose is better than another. Gum-Net's imputed output still
+    # correlates with the target once a rotation moves the source's wedge over the target's
+    # observed data (the copied coefficients); the masked loss stays at 1 − O(1/n_freq).
+    from jimnet.fourier import common_wedge_mask
+    from jimnet.models.imputation import wedge_imputation
+    from jimnet.transform import rigid_transform
+
+    shape = (16, 16, 16)
+    src, tgt = _wedged_noise(8, shape, 0), _wedged_noise(8, shape, 1)
+    tilt = (-60.0, 60.0)
+    quarter = torch.tensor([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]],
+                           dtype=torch.float64)
+    losses = {}
+    for name, rot in (("identity", torch.eye(3, dtype=torch.float64)), ("quarter", quarter)):
+        r = rot.expand(8, 3, 3)
+        warped = rigid_transform(src, r, torch.zeros(8, 3, dtype=torch.float64))
+        imputed = wedge_imputation(warped, tgt, r, tilt)
+        losses[name] = (float(alignment_loss(imputed, tgt)),
+                        float(masked_alignment_loss(warped, tgt,
+                                                    common_wedge_mask(shape, r, tilt, tilt))))
+    assert losses["identity"][0] > 0.97 and losses["quarter"][0] < 0.9  # the reward
+    assert losses["identity"][1] > 0.97 and losses["quarter"][1] > 0.97  # no reward

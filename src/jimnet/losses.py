@@ -4,6 +4,8 @@
   target), per sample by default, batch-pooled on request (Gum-Net's code quirk).
 * :func:`fourier_correlation` — Pearson-type correlation restricted to a Fourier mask (constrained
   correlation); equals :func:`pearson_r` for a full mask.
+* :func:`masked_alignment_loss` — ``1 − r²`` over the frequencies observed in both volumes, the
+  imputation-free alternative to :func:`alignment_loss` (see its docstring for why).
 * :func:`rigid_regularization` (L_R, supplement eq. 1) and :func:`affine_regularization`
   (L_A, eq. 2), in 3D and 2D: the integral over the unit ball ``V`` of ``‖(Ax + s) − x‖²``.
 * :func:`identity_mask`, :func:`soft_inlier_score`, :func:`soft_inlier_loss` — WeakAlign's soft
@@ -118,6 +120,34 @@ def fourier_correlation(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | N
     px = (fx.abs() ** 2).mul(weight).flatten(-3).sum(-1)
     py = (fy.abs() ** 2).mul(weight).flatten(-3).sum(-1)
     return torch.clamp(num / torch.sqrt(px * py + eps), -1.0, 1.0)
+
+
+def masked_alignment_loss(warped: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, *,
+                          reduction: Reduction = "mean") -> torch.Tensor:
+    """``1 − r_M²``, ``r_M`` = :func:`fourier_correlation` of the warped source and the target
+    over ``mask`` (typically :func:`jimnet.fourier.common_wedge_mask` of the predicted rotation).
+
+    Why not Gum-Net's imputation: the imputed output carries the target's own coefficients in the
+    source's rotated missing wedge, so it correlates with the target whatever the pose; at low
+    SNR a rotation that merely moves the wedge lowers ``1 − r²`` far more than the correct pose
+    does (``benchmarks/bench_imputation.py``). Over the common observed region only source data
+    meets target data, so that reward disappears. The hard mask carries no gradient; the pose
+    gradient flows through ``warped``.
+
+    Parameters
+    ----------
+    warped, target : torch.Tensor, shape (B, D, H, W)
+        The source warped by the predicted pose (no imputation) and the target.
+    mask : torch.Tensor, shape broadcastable to (B, D, H, W)
+        0/1, unshifted FFT layout (DC at index 0).
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    torch.Tensor, scalar (or (B,) with ``reduction="none"``), in [0, 1].
+    """
+    r = fourier_correlation(warped, target, mask.detach())
+    return _reduce(1.0 - r * r, reduction)
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,6 +305,8 @@ def jimnet_3d_loss(
     lambda_r: float = 0.1,
     alpha: float = 0.01,
     batch_pooled: bool = False,
+    output_mask: torch.Tensor | None = None,
+    coarse_mask: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Total 3D loss (METHOD.md §4.5 proposal).
 
@@ -295,6 +327,9 @@ def jimnet_3d_loss(
         Weights (defaults: 1, 0.1, 0.01).
     batch_pooled : bool
         Gum-Net's batch-pooled ``r``.
+    output_mask, coarse_mask : torch.Tensor, optional
+        Fourier masks: the corresponding alignment term becomes :func:`masked_alignment_loss`
+        (then ``output``/``coarse_output`` should be the plain, non-imputed warps).
 
     Returns
     -------
@@ -302,11 +337,15 @@ def jimnet_3d_loss(
         Scalar total and a dict of the unweighted scalar parts (``align``, ``align_coarse``,
         ``reg``, ``ce``; those computed).
     """
-    parts: dict[str, torch.Tensor] = {
-        "align": alignment_loss(output, target, batch_pooled=batch_pooled)}
+    def align(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        if mask is None:
+            return alignment_loss(x, target, batch_pooled=batch_pooled)
+        return masked_alignment_loss(x, target, mask)
+
+    parts: dict[str, torch.Tensor] = {"align": align(output, output_mask)}
     total = parts["align"]
     if coarse_output is not None and coarse_weight:
-        parts["align_coarse"] = alignment_loss(coarse_output, target, batch_pooled=batch_pooled)
+        parts["align_coarse"] = align(coarse_output, coarse_mask)
         total = total + coarse_weight * parts["align_coarse"]
     if fine_rotation is not None and fine_shift is not None and lambda_r:
         parts["reg"] = rigid_regularization(fine_rotation, fine_shift, reduction="mean")

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from jimnet.fourier import (
+    common_wedge_mask,
     frequency_magnitude,
     sphere_mask,
     tilt_rotation,
@@ -238,3 +239,22 @@ def test_cuda_matches_cpu():
     gpu = wedge_mask((16, 16, 16), lo.cuda(), 60.0, rots.cuda())
     assert gpu.device.type == "cuda"
     assert (gpu.cpu() != cpu).float().mean() < 1e-3
+
+
+def test_common_wedge_mask_fraction_matches_the_angular_overlap():
+    # The ±60° wedge covers 120° of the 180° of directions in the k_x–k_z plane. Turned 90° about
+    # the tilt axis y it covers [30°, 150°], which overlaps the unturned wedge on 60° of 180°.
+    # Inside the sphere the observed fraction is that angular fraction (closed form), ±grid error.
+    shape = (32, 32, 32)
+    quarter = torch.tensor([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    tilt = (-60.0, 60.0)
+    inside = sphere_mask(shape, 0.5, "unshifted").bool()
+    same = common_wedge_mask(shape, torch.eye(3), tilt, tilt)
+    turned = common_wedge_mask(shape, quarter, tilt, tilt)
+    torch.testing.assert_close(same, wedge_mask(shape, *tilt, layout="unshifted"))
+    assert float(same[inside].mean()) == pytest.approx(2 / 3, abs=0.02)
+    assert float(turned[inside].mean()) == pytest.approx(1 / 3, abs=0.02)
+    np_obs, ambiguous = _np_wedge(shape, -60.0, 60.0, quarter.numpy().astype(float))
+    np_common = np_obs & _np_wedge(shape, -60.0, 60.0)[0]
+    got = torch.fft.fftshift(turned).numpy().astype(bool)
+    assert (got == np_common)[~ambiguous].all()

@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from jimnet.io import ParticleSet
@@ -76,10 +77,23 @@ def test_cluster_only_ablation_leaves_the_alignment_branch_untouched(tiny_star, 
 
 
 def test_cluster_only_rejects_gumnet(tiny_star, tmp_path):
-    import pytest
-
     from jimnet.errors import JimnetInputError
 
     with pytest.raises(JimnetInputError, match="cluster_only"):
         Trainer(ParticleSet.from_star(tiny_star),
                 TrainConfig(model="gumnet", cluster_only=True), tmp_path / "x")
+
+
+@pytest.mark.parametrize("model", ["jimnet", "gumnet"])
+def test_masked_wedge_loss_trains_without_imputation(tiny_star, tmp_path, model):
+    particles = ParticleSet.from_star(tiny_star)
+    cfg = TrainConfig(model=model, epochs=1, wedge_loss="masked", **TINY)
+    (result,) = Trainer(particles, cfg, tmp_path / "m").fit()
+    assert 0.0 <= result.losses["align"] <= 1.0 and np.isfinite(result.losses["total"])
+
+
+def test_unknown_wedge_loss_is_rejected(tiny_star, tmp_path):
+    from jimnet.errors import JimnetInputError
+
+    with pytest.raises(JimnetInputError, match="wedge_loss"):
+        Trainer(ParticleSet.from_star(tiny_star), TrainConfig(wedge_loss="soft"), tmp_path / "x")

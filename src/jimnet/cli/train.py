@@ -15,7 +15,13 @@ from jimnet.io import ParticleSet
 from jimnet.train.deepcluster import DeepClusterTrainer
 from jimnet.train.distributed import init_from_environment, rank_and_world
 from jimnet.train.pica import PicaTrainer
-from jimnet.train.trainer import CHECKPOINT_NAME, EpochResult, TrainConfig, Trainer
+from jimnet.train.trainer import (
+    CHECKPOINT_NAME,
+    WEDGE_LOSSES,
+    EpochResult,
+    TrainConfig,
+    Trainer,
+)
 
 __all__ = ["train"]
 
@@ -50,6 +56,11 @@ def train(
     tsne: Annotated[bool, typer.Option("--tsne/--no-tsne", help="t-SNE (3-D) before the GMM, "
                                        "as the paper; --no-tsne fits the GMM on raw features.")
                     ] = True,
+    wedge_loss: Annotated[str, typer.Option(
+        help="Missing wedge in the alignment loss: 'imputed' (the paper: the source's missing "
+        "wedge is filled with the target's data), 'masked' (1 − r² over the frequencies "
+        "observed in both; recommended when training from scratch at low SNR, where imputation "
+        "rewards poses that merely move the wedge) or 'none'.")] = "imputed",
     cluster_only: Annotated[bool, typer.Option(
         "--cluster-only", help="Jim-Net ablation: train the clustering branch only (no "
         "alignment losses), the paper's 'Jim-Net (cluster)' row.")] = False,
@@ -75,6 +86,9 @@ def train(
     """
     if model not in MODELS:
         raise JimnetInputError(f"--model must be one of {', '.join(MODELS)}, got {model!r}")
+    if wedge_loss not in WEDGE_LOSSES:
+        raise JimnetInputError(f"--wedge-loss must be one of {', '.join(WEDGE_LOSSES)}, "
+                               f"got {wedge_loss!r}")
     if cluster_only and model != "jimnet":
         raise JimnetInputError("--cluster-only is an ablation of --model jimnet")
     if classes < 1 or epochs < 1 or batch_size < 2 or width <= 0 or lr <= 0 or cluster_lr <= 0:
@@ -96,7 +110,7 @@ def train(
     config = TrainConfig(model=model, n_clusters=classes, epochs=epochs, width=width,
                          batch_size=batch_size, lr=lr, cluster_lr=cluster_lr, use_tsne=tsne,
                          seed=seed, device=device, init=None if init is None else str(init),
-                         cluster_only=cluster_only)
+                         cluster_only=cluster_only, wedge_loss=wedge_loss)
     console = stdout_console()
     quiet = quiet or not is_main
     if not is_main:

@@ -15,11 +15,12 @@ from jimnet.fourier.grids import (
     sphere_mask,
 )
 from jimnet.fourier.shift import fourier_shift, shift_phase
-from jimnet.fourier.wedge import tilt_rotation, wedge_mask, wedge_masks
+from jimnet.fourier.wedge import common_wedge_mask, tilt_rotation, wedge_mask, wedge_masks
 
 __all__ = [
     "LAYOUTS",
     "Layout",
+    "common_wedge_mask",
     "ctf",
     "ctf_grid",
     "electron_wavelength_nm",

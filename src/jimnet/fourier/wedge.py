@@ -219,3 +219,38 @@ def tilt_rotation(angle_deg: TensorLike, *, dtype: torch.dtype | None = None) ->
             torch.stack([s, zero, c], -1)]
     return torch.stack(rows, -2)
 
+
+
+def common_wedge_mask(
+    shape: Sequence[int],
+    rotation: torch.Tensor,
+    source_tilt: tuple[TensorLike, TensorLike],
+    target_tilt: tuple[TensorLike, TensorLike],
+    *,
+    sphere: bool = True,
+    layout: Layout = "unshifted",
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """Frequencies observed both in a source rotated by ``rotation`` and in an unrotated target.
+
+    ``M(k) = M_obs(Rᵀ k; source tilt) · M_obs(k; target tilt)`` — the region over which a
+    constrained correlation compares the two (Förster 2008; Xu et al. 2012).
+
+    Parameters
+    ----------
+    shape : (D, H, W)
+    rotation : torch.Tensor, shape (3, 3) or (B, 3, 3)
+        Rotation applied to the source (zyx, as :func:`jimnet.transform.rigid_transform`).
+    source_tilt, target_tilt : (tilt_min_deg, tilt_max_deg)
+        Floats or tensors of shape (B,), degrees.
+    sphere, layout, dtype, device
+        As :func:`wedge_mask` (default layout: unshifted, DC at index 0).
+
+    Returns
+    -------
+    torch.Tensor, shape (B, *fourier_shape(shape, layout)) (no batch axis for scalars), 0/1.
+    """
+    kw = {"sphere": sphere, "layout": layout, "dtype": dtype, "device": device}
+    return (wedge_mask(shape, *source_tilt, rotation, **kw)
+            * wedge_mask(shape, *target_tilt, None, **kw))

@@ -19,9 +19,10 @@ Variants (``mode``):
 * ``"gumnet"`` (default): as above; ``M_obs = wedge ∧ sphere``, ``M_miss = 1 − M_obs``.
 * ``"constrained"``: also respect the **target's** own wedge. The source is kept only where it is
   observed *and* the target is observed, ``O = R(M_obs) ⊙ M_obs(Y)``, and the target fills the rest
-  (``1 − O``). Where the target has no data this copies the target's (empty) coefficients instead of
-  comparing them with source data, so the alignment loss becomes a correlation over the common
-  observed region (Xu et al. 2012 style).
+  (``1 − O``). Where the target has no data the copy is empty; where only the target has data it
+  is copied, so — like ``"gumnet"`` — the output correlates with the target whatever the pose.
+  For a loss over the common observed region only, use
+  :func:`jimnet.losses.masked_alignment_loss` on the plain warp.
 * ``"none"``: no imputation, ``Ŷ = T(X)``.
 """
 

@@ -38,8 +38,14 @@ from torch.nn.parallel import DistributedDataParallel
 from jimnet.errors import JimnetInputError
 from jimnet.evaluate import clustering_accuracy
 from jimnet.evaluate.poses import pair_pose_errors
+from jimnet.fourier import common_wedge_mask
 from jimnet.io import ParticleSet
-from jimnet.losses import alignment_loss, cluster_cross_entropy, jimnet_3d_loss
+from jimnet.losses import (
+    alignment_loss,
+    cluster_cross_entropy,
+    jimnet_3d_loss,
+    masked_alignment_loss,
+)
 from jimnet.models import GumNet, JimNet3D
 from jimnet.models.checkpoint import model_from_checkpoint, model_to_checkpoint
 from jimnet.train.clustering import cluster_features, reindex_labels
@@ -53,7 +59,9 @@ from jimnet.train.distributed import (
 )
 from jimnet.train.pairs import within_cluster_pairs
 
-ModelName = Literal["jimnet", "gumnet"]
+ModelName = Literal["jimnet", "gumnet", "deepcluster", "pica"]
+WedgeLoss = Literal["imputed", "masked", "none"]
+WEDGE_LOSSES = ("imputed", "masked", "none")
 CHECKPOINT_NAME = "checkpoint.pt"
 MODEL_NAME = "model.pt"
 METRICS_NAME = "metrics.jsonl"
@@ -83,8 +91,12 @@ class TrainConfig:
         Loss weights (cluster CE, fine regulariser L_R, coarse-stage alignment loss).
     use_tsne : bool
         t-SNE before the GMM (paper); ``False`` fits the GMM on raw features.
-    impute : bool
-        Use the particles' tilt ranges for missing-wedge imputation.
+    wedge_loss : {"imputed", "masked", "none"}
+        How the alignment loss treats missing wedges (tilt ranges from the STAR):
+        ``"imputed"`` = Gum-Net/Jim-Net imputation of the source's missing wedge with the
+        target's coefficients (the paper); ``"masked"`` = ``1 − r²`` over the frequencies observed
+        in both (no imputation; at low SNR imputation rewards poses that merely move the wedge,
+        see :func:`jimnet.losses.masked_alignment_loss`); ``"none"`` = plain ``1 − r²``.
     seed : int
     device : str
         "cpu", "cuda" or "auto".
@@ -107,7 +119,7 @@ class TrainConfig:
     lambda_r: float = 0.1
     coarse_weight: float = 1.0
     use_tsne: bool = True
-    impute: bool = True
+    wedge_loss: WedgeLoss = "imputed"
     seed: int = 0
     device: str = "auto"
     init: str | None = None
@@ -310,6 +322,9 @@ class Trainer(TrainingRun):
                  *, progress: Callable[[str, int, int], None] | None = None) -> None:
         if config.cluster_only and config.model != "jimnet":
             raise JimnetInputError("cluster_only is an ablation of model='jimnet'")
+        if config.wedge_loss not in WEDGE_LOSSES:
+            raise JimnetInputError(f"wedge_loss must be one of {', '.join(WEDGE_LOSSES)}, "
+                                   f"got {config.wedge_loss!r}")
         super().__init__(particles, config, out_dir, progress=progress)
         self.true_poses = particles.poses() if "rlnAngleRot" in particles.table.columns else None
 
@@ -390,11 +405,19 @@ class Trainer(TrainingRun):
                 self.progress("train", step + 1, len(batches))
                 continue
             tgt = self._batch(batch_pairs[:, 1])
+            tilts = (tilt_tensors(self.tilts, batch_pairs[:, 0], self.device),
+                     tilt_tensors(self.tilts, batch_pairs[:, 1], self.device))
             kwargs = {}
-            if cfg.impute:
-                kwargs = {"source_tilt": tilt_tensors(self.tilts, batch_pairs[:, 0], self.device),
-                          "target_tilt": tilt_tensors(self.tilts, batch_pairs[:, 1], self.device)}
+            if cfg.wedge_loss == "imputed":
+                kwargs = {"source_tilt": tilts[0], "target_tilt": tilts[1]}
             out = self.net(src, tgt, **kwargs)
+            masks = {}
+            if cfg.wedge_loss == "masked":  # the outputs are plain warps (no tilts passed)
+                shape = tuple(src.shape[-3:])
+                masks = {"output_mask": common_wedge_mask(shape, out.rotation, *tilts)}
+                if cfg.model == "jimnet":
+                    masks["coarse_mask"] = common_wedge_mask(shape, out.stages[0].rotation,
+                                                             *tilts)
             if cfg.model == "jimnet":
                 lab = None if labels is None else torch.as_tensor(labels[batch_pairs[:, 0]],
                                                                   device=self.device)
@@ -402,9 +425,11 @@ class Trainer(TrainingRun):
                     out.output, tgt, coarse_output=out.coarse_output,
                     fine_rotation=out.fine.rotation, fine_shift=out.fine.shift_normalised,
                     cluster_logits=out.cluster_logits, cluster_labels=lab,
-                    coarse_weight=cfg.coarse_weight, lambda_r=cfg.lambda_r, alpha=cfg.alpha)
+                    coarse_weight=cfg.coarse_weight, lambda_r=cfg.lambda_r, alpha=cfg.alpha,
+                    **masks)
             else:
-                total = alignment_loss(out.output, tgt)
+                total = (alignment_loss(out.output, tgt) if not masks
+                         else masked_alignment_loss(out.output, tgt, masks["output_mask"]))
                 parts = {"align": total}
             self._step(total)
             values = {"total": total, **parts}
