@@ -48,6 +48,8 @@ from jimnet.errors import JimnetInputError
 from jimnet.io import ParticleSet, atomic_output_dir, check_can_write
 from jimnet.simulate import SimulationConfig, load_structure, simulate_to_directory, snr_dirname
 from jimnet.train.clustering import cluster_features
+from jimnet.train.deepcluster import DeepClusterTrainer
+from jimnet.train.pica import PicaTrainer
 from jimnet.train.trainer import (
     CHECKPOINT_NAME,
     MODEL_NAME,
@@ -236,30 +238,14 @@ def _network(ctx: _Context, ps: ParticleSet, kind: str, snr: float, pairs: np.nd
             res.set_clustering("jimnet-mcp", snr, structure_accuracy(classes, mcp, N_CLASSES))
 
 
-def _baseline_trainer(kind: str) -> type | None:
-    """DeepCluster / PICA trainer class, or ``None`` when not installed (lazy import)."""
-    try:
-        if kind == "deepcluster":
-            from jimnet.train.deepcluster import DeepClusterTrainer
-            return DeepClusterTrainer
-        from jimnet.train.pica import PicaTrainer
-        return PicaTrainer
-    except ImportError:
-        return None
-
-
 def _clustering_baseline(ctx: _Context, ps: ParticleSet, kind: str, snr: float) -> None:
-    cls = _baseline_trainer(kind)
-    if cls is None:
-        ctx.results.set_clustering(kind, snr, Unavailable(f"not available (jimnet.train.{kind} "
-                                                          "is not installed)"))
-        return
+    cls = DeepClusterTrainer if kind == "deepcluster" else PicaTrainer
     trainer = cls(ps, ctx.train_config(kind, snr), ctx.runs / kind / snr_dirname(snr),
                   progress=ctx.stage(kind))
     try:
         trainer.fit()
         labels = np.asarray(trainer.predict_labels())
-    except Exception as exc:  # an external baseline must not end an hour-long run
+    except Exception as exc:  # a baseline's failure must not end an hour-long run
         ctx.log(f"{kind} at SNR {snr:g} failed: {type(exc).__name__}: {exc}")
         ctx.results.set_clustering(kind, snr, Unavailable(f"failed: {type(exc).__name__}"))
         return
@@ -362,7 +348,8 @@ def run_benchmark(
     progress : callable, optional
         ``progress(stage, done, total)``.
     log : callable, optional
-        Receives one line per finished method and dataset.
+        Receives one line per finished method and dataset (also appended to
+        ``out/benchmark.log``).
     command : str, optional
         Command line recorded in every output header.
 
@@ -378,7 +365,7 @@ def run_benchmark(
     if seed < 0:
         raise JimnetInputError(f"--seed must be >= 0, got {seed}")
     progress = progress or (lambda stage, done, total: None)
-    log = log or (lambda line: None)
+    user_log = log or (lambda line: None)
     run_snrs = list(report_snrs)
     if any(m in NETWORKS for m in methods) and not any(_is_base(s) for s in run_snrs):
         run_snrs.append(BASE_SNR)
@@ -392,6 +379,11 @@ def run_benchmark(
     }
     results = BenchmarkResults(meta=meta, snrs=report_snrs)
     with atomic_output_dir(target, force=force) as tmp:
+        def log(line: str) -> None:
+            with open(tmp / "benchmark.log", "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+            user_log(line)
+
         root = Path(data).expanduser().absolute() if data is not None else tmp / "data"
         meta["data"] = str(root if data is not None else target / "data")
         datasets = ensure_datasets(root, run_snrs, scale, seed, progress, log)

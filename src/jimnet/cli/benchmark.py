@@ -62,7 +62,8 @@ def benchmark_command(
         "--force): README.md; alignment_S1_5LQW … alignment_S5_5MPA and clustering_S6_5LQW … "
         "clustering_S10_5MPA (.md + .csv, one per structure); alignment_summary and "
         "clustering_summary (.md + .csv, 5-structure averages); alignment_vs_snr.png, "
-        "clustering_vs_snr.png; results.json; runs/ (trained models); data/ (unless --data).",
+        "clustering_vs_snr.png; results.json; benchmark.log (one line per method and SNR); "
+        "runs/ (trained models); data/ (unless --data).",
         show_default=False)],
     data: Annotated[Path | None, typer.Option(
         "--data", help="Dataset root holding one DIR/snr_VALUE/particles.star per SNR (e.g. "
