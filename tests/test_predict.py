@@ -97,3 +97,32 @@ def test_a_one_member_cluster_gets_an_average_but_no_fsc(tiny_star, tiny_model, 
     resolutions = write_prediction(result, ps, tmp_path / "pred")
     assert (tmp_path / "pred" / "class_002.mrc").exists() and 2 not in resolutions
     assert not (tmp_path / "pred" / "fsc_002.csv").exists()
+
+
+def test_classical_refinement_recovers_the_poses_of_a_known_template(tiny_star):
+    import torch
+
+    from jimnet.align import AlignParams
+    from jimnet.geometry import rotation_error_frobenius
+    from jimnet.predict import _refine_members
+    from tests.conftest import _blob_reference
+
+    ps = ParticleSet.from_star(tiny_star)
+    members = np.flatnonzero(ps.class_numbers() == 1)
+    template = torch.from_numpy(_blob_reference(1)).float()
+    rots, shifts = _refine_members(ps, members, template, ps.tilt_ranges(), "ht",
+                                   AlignParams(angular_step=20.0, final_step=2.0), 2, "cpu")
+    true_rots, true_shifts = ps.poses()
+    assert rotation_error_frobenius(true_rots[members], rots).max() < 0.15
+    np.testing.assert_allclose(shifts, true_shifts[members], atol=0.75)
+
+
+def test_predict_cli_refine_option(tiny_star, tiny_model, tmp_path):
+    out = tmp_path / "pred"
+    base = ["predict", tiny_star, "--model", str(tiny_model), "--out", str(out), "--iterations",
+            "1", "--no-tsne", "--quiet"]
+    bad = CliRunner().invoke(app, [*base, "--refine", "soft"])
+    assert bad.exit_code == 2 and "--refine" in bad.output and not out.exists()
+    res = CliRunner().invoke(app, [*base, "--refine", "fa", "--angular-step", "30"])
+    assert res.exit_code == 0, res.output
+    assert (out / "particles.star").is_file()

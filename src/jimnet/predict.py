@@ -5,6 +5,9 @@
 3. Per cluster, iterative reference-free alignment with the network as the aligner: the initial
    reference is one member (seeded choice); every member is aligned onto the current reference
    and the wedge-weighted average of the aligned members becomes the next reference.
+   Optionally (``refine="ht"|"fa"``) one classical pass follows: every member is aligned to the
+   network's class average by H-T / F&A constrained-correlation search (:mod:`jimnet.align`,
+   both missing wedges accounted for) and the average is recomputed from those poses.
 4. Half maps from two halves of each cluster (``rlnRandomSubset`` if present, else alternating
    members), FSC between them.
 
@@ -30,6 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from jimnet.align import AlignParams, align_to_reference
 from jimnet.average import WedgeWeightedAverager
 from jimnet.geometry import invert_pose
 from jimnet.io import ParticleSet
@@ -190,8 +194,20 @@ def _half_sets(particles: ParticleSet, members: np.ndarray) -> np.ndarray:
     return 1 + (np.arange(len(members)) % 2)
 
 
+def _refine_members(particles: ParticleSet, members: np.ndarray, reference: torch.Tensor,
+                    tilts: np.ndarray, method: str, params: AlignParams, batch_size: int,
+                    device: torch.device) -> tuple[np.ndarray, np.ndarray]:
+    """Average → member poses by classical search of ``reference`` in every member."""
+    batches = (particles.get_batch(members[s:s + batch_size].tolist())
+               for s in range(0, len(members), batch_size))
+    res = align_to_reference(batches, reference, [tuple(t) for t in tilts[members]],
+                             method=method, params=params, device=device, batch_size=batch_size)
+    return res.rotation.double().numpy(), res.shift.double().numpy()
+
+
 def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | None = None,
             normalisation: Normalisation | None = None, iterations: int = 3,
+            refine: str = "none", refine_params: AlignParams | None = None,
             batch_size: int = 16, seed: int = 0, use_tsne: bool = True,
             device: str | torch.device = "cpu", progress: Progress | None = None) -> Prediction:
     """Cluster, align and average ``particles`` with a trained :class:`~jimnet.models.JimNet3D`.
@@ -207,12 +223,18 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | None 
         Standardisation of the inputs (default: this set's global mean/std).
     iterations : int
         Reference-free alignment/averaging rounds per cluster.
+    refine : {"none", "ht", "fa"}
+        Optional classical refinement pass after the network's rounds.
+    refine_params : AlignParams, optional
+        Search settings of that pass (default ``AlignParams()``).
     batch_size, seed, use_tsne, device, progress
         As in training.
 
     Under an initialised process group every rank must call this with the same arguments; the
     work is sharded (see the module doc) and every rank returns the same result.
     """
+    if refine not in ("none", "ht", "fa"):
+        raise ValueError(f"refine must be 'none', 'ht' or 'fa', got {refine!r}")
     report = progress or (lambda stage, done, total: None)
     rank, world = rank_and_world()
     dev = torch.device(device)
@@ -249,6 +271,11 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | None 
                                                    batch_size, dev))
             reference = _average(particles, local, rots, sh, tilts, batch_size)
             report(f"class {c + 1}", it + 1, iterations)
+        if refine != "none":
+            rots, sh = _refine_members(particles, local, reference, tilts, refine,
+                                       refine_params or AlignParams(), batch_size, dev)
+            reference = _average(particles, local, rots, sh, tilts, batch_size)
+            report(f"class {c + 1} {refine} refinement", 1, 1)
         half_maps = None
         if len(members) >= 2:
             halves = _half_sets(particles, members)[mine]

@@ -9,6 +9,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
+from jimnet.align import AlignParams
 from jimnet.average import compute_fsc, plot_fsc
 from jimnet.cli.common import handle_input_errors, stage_progress, stdout_console
 from jimnet.errors import JimnetInputError
@@ -87,6 +88,14 @@ def predict_command(
                                                 show_default=False)] = None,
     iterations: Annotated[int, typer.Option(help="Reference-free alignment/averaging rounds "
                                             "per class.")] = 3,
+    refine: Annotated[str, typer.Option(help="After the network's rounds, one classical pass: "
+                                        "'ht' or 'fa' aligns every member to its class "
+                                        "average by wedge-aware constrained-correlation search "
+                                        "(slow on a CPU: about 1–3 s per particle), 'none' "
+                                        "skips it.")] = "none",
+    angular_step: Annotated[float, typer.Option(help="Global angular step of --refine, "
+                                                "degrees (then refined locally to 1°).")
+                            ] = 15.0,
     batch_size: Annotated[int, typer.Option(help="Particles per batch.")] = 16,
     tsne: Annotated[bool, typer.Option("--tsne/--no-tsne", help="t-SNE before the GMM.")] = True,
     seed: Annotated[int, typer.Option(help="Seed of the clustering and reference choice.")] = 0,
@@ -112,6 +121,10 @@ def predict_command(
         raise JimnetInputError(f"model file not found: {model}")
     if iterations < 1 or batch_size < 1 or (classes is not None and classes < 1):
         raise JimnetInputError("--iterations, --batch-size and --classes must be ≥ 1")
+    if refine not in ("none", "ht", "fa"):
+        raise JimnetInputError(f"--refine must be none, ht or fa, got {refine!r}")
+    if not 0 < angular_step <= 90:
+        raise JimnetInputError(f"--angular-step must be in (0, 90] degrees, got {angular_step}")
     if out.exists() and not force:
         raise JimnetInputError(f"output already exists: {out} (use --force to overwrite)")
     try:
@@ -136,7 +149,9 @@ def predict_command(
     with stage_progress(console, quiet=quiet or not is_main) as progress:
         result = predict(net, ps, n_clusters=classes,
                          normalisation=model_normalisation(ckpt.get("extra", {}), ps),
-                         iterations=iterations, batch_size=batch_size, seed=seed,
+                         iterations=iterations, refine=refine,
+                         refine_params=AlignParams(angular_step=angular_step),
+                         batch_size=batch_size, seed=seed,
                          use_tsne=tsne, device=dev, progress=progress)
     if not is_main:
         return
