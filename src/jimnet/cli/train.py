@@ -59,8 +59,9 @@ def train(
     wedge_loss: Annotated[str, typer.Option(
         help="Missing wedge in the alignment loss: 'imputed' (the paper: the source's missing "
         "wedge is filled with the target's data), 'masked' (1 − r² over the frequencies "
-        "observed in both; recommended when training from scratch at low SNR, where imputation "
-        "rewards poses that merely move the wedge) or 'none'.")] = "imputed",
+        "observed in both; recommended when training from scratch, where imputation rewards "
+        "poses that merely move the wedge or push the source out of the box) or 'none'.")
+    ] = "imputed",
     cluster_only: Annotated[bool, typer.Option(
         "--cluster-only", help="Jim-Net ablation: train the clustering branch only (no "
         "alignment losses), the paper's 'Jim-Net (cluster)' row.")] = False,
