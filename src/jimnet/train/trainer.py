@@ -46,7 +46,7 @@ from jimnet.losses import (
     jimnet_3d_loss,
     masked_alignment_loss,
 )
-from jimnet.models import GumNet, JimNet3D
+from jimnet.models import AlignmentOutput, GumNet, JimNet3D
 from jimnet.models.checkpoint import model_from_checkpoint, model_to_checkpoint
 from jimnet.train.clustering import cluster_features, reindex_labels
 from jimnet.train.data import Normalisation, global_normalisation, iterate_batches, tilt_tensors
@@ -377,6 +377,42 @@ class Trainer(TrainingRun):
                 cluster_cross_entropy(layer(x[sel]), y[sel]).backward()
                 opt.step()
 
+    def _batch_loss(self, batch_pairs: np.ndarray, labels: np.ndarray | None
+                    ) -> tuple[dict[str, torch.Tensor], AlignmentOutput | None]:
+        """Loss parts (``"total"`` included) of one batch of (source, target) pairs, and the
+        network's output (``None`` for the clustering-only ablation)."""
+        cfg = self.config
+        src = self._batch(batch_pairs[:, 0])
+        lab = None if labels is None else torch.as_tensor(labels[batch_pairs[:, 0]],
+                                                          device=self.device)
+        if cfg.cluster_only:
+            logits, _ = self.net(src)
+            ce = cluster_cross_entropy(logits, lab)
+            return {"total": ce, "ce": ce}, None
+        tgt = self._batch(batch_pairs[:, 1])
+        tilts = (tilt_tensors(self.tilts, batch_pairs[:, 0], self.device),
+                 tilt_tensors(self.tilts, batch_pairs[:, 1], self.device))
+        if cfg.wedge_loss == "imputed":
+            out = self.net(src, tgt, source_tilt=tilts[0], target_tilt=tilts[1])
+        else:  # plain warps; "masked" restricts the correlation to the common observed region
+            out = self.net(src, tgt)
+        masks = {}
+        if cfg.wedge_loss == "masked":
+            shape = tuple(src.shape[-3:])
+            masks["output_mask"] = common_wedge_mask(shape, out.rotation, *tilts)
+            if cfg.model == "jimnet":
+                masks["coarse_mask"] = common_wedge_mask(shape, out.stages[0].rotation, *tilts)
+        if cfg.model == "gumnet":
+            align = (masked_alignment_loss(out.output, tgt, masks["output_mask"]) if masks
+                     else alignment_loss(out.output, tgt))
+            return {"total": align, "align": align}, out
+        total, parts = jimnet_3d_loss(
+            out.output, tgt, coarse_output=out.coarse_output,
+            fine_rotation=out.fine.rotation, fine_shift=out.fine.shift_normalised,
+            cluster_logits=out.cluster_logits, cluster_labels=lab,
+            coarse_weight=cfg.coarse_weight, lambda_r=cfg.lambda_r, alpha=cfg.alpha, **masks)
+        return {"total": total, **parts}, out
+
     def train_pass(self, pairs: np.ndarray, labels: np.ndarray | None,
                    rng: np.random.Generator
                    ) -> tuple[dict[str, float], tuple[float | None, float | None]]:
@@ -389,55 +425,18 @@ class Trainer(TrainingRun):
         batches = batches[: len(batches) // self.world * self.world][self.rank::self.world]
         keys = ("total", "align", "align_coarse", "reg", "ce")
         sums = np.zeros(len(keys) + 4)  # losses·n, n, Σ rotation err, Σ translation err, count
+        seen: set[str] = set()
         same = self.true_classes
         for step, batch in enumerate(batches):
             batch_pairs = pairs[batch]
-            src = self._batch(batch_pairs[:, 0])
-            if cfg.cluster_only:
-                assert labels is not None
-                logits, _ = self.net(src)
-                total = cluster_cross_entropy(logits, torch.as_tensor(
-                    labels[batch_pairs[:, 0]], device=self.device))
-                self._step(total)
-                ce = float(total.detach()) * len(batch_pairs)
-                sums[[keys.index("total"), keys.index("ce")]] += ce
-                sums[len(keys)] += len(batch_pairs)
-                self.progress("train", step + 1, len(batches))
-                continue
-            tgt = self._batch(batch_pairs[:, 1])
-            tilts = (tilt_tensors(self.tilts, batch_pairs[:, 0], self.device),
-                     tilt_tensors(self.tilts, batch_pairs[:, 1], self.device))
-            kwargs = {}
-            if cfg.wedge_loss == "imputed":
-                kwargs = {"source_tilt": tilts[0], "target_tilt": tilts[1]}
-            out = self.net(src, tgt, **kwargs)
-            masks = {}
-            if cfg.wedge_loss == "masked":  # the outputs are plain warps (no tilts passed)
-                shape = tuple(src.shape[-3:])
-                masks = {"output_mask": common_wedge_mask(shape, out.rotation, *tilts)}
-                if cfg.model == "jimnet":
-                    masks["coarse_mask"] = common_wedge_mask(shape, out.stages[0].rotation,
-                                                             *tilts)
-            if cfg.model == "jimnet":
-                lab = None if labels is None else torch.as_tensor(labels[batch_pairs[:, 0]],
-                                                                  device=self.device)
-                total, parts = jimnet_3d_loss(
-                    out.output, tgt, coarse_output=out.coarse_output,
-                    fine_rotation=out.fine.rotation, fine_shift=out.fine.shift_normalised,
-                    cluster_logits=out.cluster_logits, cluster_labels=lab,
-                    coarse_weight=cfg.coarse_weight, lambda_r=cfg.lambda_r, alpha=cfg.alpha,
-                    **masks)
-            else:
-                total = (alignment_loss(out.output, tgt) if not masks
-                         else masked_alignment_loss(out.output, tgt, masks["output_mask"]))
-                parts = {"align": total}
-            self._step(total)
-            values = {"total": total, **parts}
+            parts, out = self._batch_loss(batch_pairs, labels)
+            self._step(parts["total"])
+            seen.update(parts)
             for j, key in enumerate(keys):
-                if key in values:
-                    sums[j] += float(values[key].detach()) * len(batch_pairs)
+                if key in parts:
+                    sums[j] += float(parts[key].detach()) * len(batch_pairs)
             sums[len(keys)] += len(batch_pairs)
-            if self.true_poses is not None and same is not None:
+            if out is not None and self.true_poses is not None and same is not None:
                 keep = same[batch_pairs[:, 0]] == same[batch_pairs[:, 1]]
                 if keep.any():
                     rot, shift = out.pose_numpy()
@@ -447,10 +446,7 @@ class Trainer(TrainingRun):
             self.progress("train", step + 1, len(batches))
         sums = sum_across_ranks(sums)
         n = max(1.0, sums[len(keys)])
-        present = ("total", "align") if cfg.model == "gumnet" else keys
-        if cfg.cluster_only:
-            present = ("total", "ce")
-        losses = {k: sums[j] / n for j, k in enumerate(keys) if k in present}
+        losses = {k: sums[j] / n for j, k in enumerate(keys) if k in seen}
         count = sums[-1]
         errors = (None, None) if count == 0 else (sums[-3] / count, sums[-2] / count)
         return losses, errors
