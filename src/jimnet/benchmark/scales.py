@@ -40,6 +40,9 @@ evaluation passes, reports         ≈ 20 s per SNR                            6
 **total**                                                                    ≈ 3 570 (60 min)
 ================================== ========================================= ===========
 
+Measured: 2 668 s (44.5 min) on the idle 2-core machine
+(``benchmarks/results/paper_tables_cpu/README.md``).
+
 The machine is shared, so the rates vary several-fold with the load; the classical rows use the
 (loaded) benchmark rates, the networks rates between idle and loaded, so a busy machine takes
 longer than this estimate. The ``paper`` preset (500 particles per class, 100 pairs
@@ -147,8 +150,8 @@ SCALES: dict[str, Scale] = {
         warmup_epochs=10, use_tsne=True, align=AlignParams(particle_radius=10.0),
         oracle=AlignParams(particle_radius=10.0), workers=2, chunk=5, sim_mode="tiltseries",
         snrs=(100.0, 0.1, 0.05),
-        estimate="about 60 minutes on 2 CPU cores for SNRs 100, 0.1, 0.05 and every method "
-        "(longer on a busy machine)"),
+        estimate="45 minutes measured on an idle 2-core CPU for SNRs 100, 0.1, 0.05 and every "
+        "method (longer on a busy machine)"),
     "paper": Scale(
         name="paper", n_per_class=500, pairs_per_class=100, epochs=100, finetune_epochs=20,
         lr=1e-5, finetune_lr=1e-6, cluster_epochs=100, width=1.0, batch_size=32,
