@@ -108,5 +108,5 @@ def test_help_explains_units_outputs_and_scales():
     assert result.exit_code == 0
     text = " ".join(result.output.split())
     for needle in ("Frobenius", "dimensionless", "voxels", "alignment_S1_5LQW", "smoke", "cpu",
-                   "paper", "60 minutes", "oracle"):
+                   "paper", "45 minutes", "oracle"):
         assert needle in text, needle
