@@ -38,7 +38,12 @@ from jimnet.average import WedgeWeightedAverager
 from jimnet.geometry import invert_pose
 from jimnet.io import ParticleSet
 from jimnet.train.clustering import cluster_features
-from jimnet.train.data import Normalisation, global_normalisation, iterate_batches
+from jimnet.train.data import (
+    Normalisation,
+    classify_particles,
+    global_normalisation,
+    iterate_batches,
+)
 from jimnet.train.distributed import (
     broadcast_array,
     gather_rows,
@@ -92,46 +97,7 @@ def model_normalisation(extra: dict, particles: ParticleSet) -> Normalisation:
     stored = extra.get("normalisation")
     if stored:
         return Normalisation(float(stored[0]), float(stored[1]))
-    return sharded_normalisation(particles)
-
-
-def sharded_normalisation(particles: ParticleSet, batch_size: int = 64) -> Normalisation:
-    """:func:`~jimnet.train.data.global_normalisation`, each rank summing its own shard.
-
-    One process: exactly ``global_normalisation``. Several: the partial sums are added over the
-    ranks, so the mean/std can differ from the one-process values in the last bits.
-    """
-    rank, world = rank_and_world()
-    if world == 1:
-        return global_normalisation(particles, batch_size)
-    sums = np.zeros(3)
-    for batch in iterate_batches(particles, shard(len(particles), rank, world), batch_size):
-        b = batch.double()
-        sums += (float(b.sum()), float((b * b).sum()), b.numel())
-    total, total_sq, count = sum_across_ranks(sums)
-    mean = total / count
-    var = max(total_sq / count - mean * mean, 0.0)
-    return Normalisation(float(mean), float(np.sqrt(var)) if var > 0 else 1.0)
-
-
-def _features(model: nn.Module, particles: ParticleSet, norm: Normalisation, batch_size: int,
-              device: torch.device, progress: Progress) -> tuple[np.ndarray, np.ndarray]:
-    """Features and M_CP predictions of this rank's shard, gathered on every rank."""
-    rank, world = rank_and_world()
-    n = len(particles)
-    mine = shard(n, rank, world)
-    width = model.cluster_head.fc2.in_features  # for an empty shard (fewer particles than ranks)
-    feats, preds = [np.zeros((0, width))], [np.zeros(0, dtype=np.int64)]
-    with torch.no_grad():
-        for start in range(0, len(mine), batch_size):
-            idx = mine[start:start + batch_size].tolist()
-            logits, f = model.classify(norm.apply(particles.get_batch(idx)).to(device))
-            feats.append(f.cpu().double().numpy())
-            preds.append(logits.argmax(1).cpu().numpy())
-            progress("features", start + len(idx), len(mine))
-    features = gather_rows(np.concatenate(feats), n)
-    predictions = gather_rows(np.concatenate(preds)[:, None], n)[:, 0]
-    return features, predictions
+    return global_normalisation(particles)
 
 
 def _align_members(model: nn.Module, particles: ParticleSet, members: np.ndarray,
@@ -198,10 +164,9 @@ def _refine_members(particles: ParticleSet, members: np.ndarray, reference: torc
                     tilts: np.ndarray, method: str, params: AlignParams, batch_size: int,
                     device: torch.device) -> tuple[np.ndarray, np.ndarray]:
     """Average → member poses by classical search of ``reference`` in every member."""
-    batches = (particles.get_batch(members[s:s + batch_size].tolist())
-               for s in range(0, len(members), batch_size))
-    res = align_to_reference(batches, reference, [tuple(t) for t in tilts[members]],
-                             method=method, params=params, device=device, batch_size=batch_size)
+    res = align_to_reference(iterate_batches(particles, members, batch_size), reference,
+                             [tuple(t) for t in tilts[members]], method=method, params=params,
+                             device=device, batch_size=batch_size)
     return res.rotation.double().numpy(), res.shift.double().numpy()
 
 
@@ -241,9 +206,10 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | None 
     if dev.type == "cuda" and dev.index is None and world > 1:
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
     model = model.to(dev).eval()
-    norm = normalisation or sharded_normalisation(particles, batch_size)
+    norm = normalisation or global_normalisation(particles, batch_size)
     k = int(n_clusters or model.config.n_clusters)
-    features, mcp = _features(model, particles, norm, batch_size, dev, report)
+    features, logits = classify_particles(model, particles, norm, batch_size, dev, report)
+    mcp = logits.argmax(1)
     labels, embedding = cluster_features(features, k, seed=seed, use_tsne=use_tsne)
     # Every rank clusters the same gathered features with the same seed (so no rank waits on
     # rank 0's t-SNE past a collective timeout), then takes rank 0's result: t-SNE/GMM need not

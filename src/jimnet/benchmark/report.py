@@ -231,6 +231,13 @@ def _status(entry: object) -> str:
     return entry.reason if isinstance(entry, Unavailable) else "ok"
 
 
+def _structure_cells(structure: PaperStructure | None, table: str | None) -> list:
+    """CSV cells table, paper id, stand-in, class number (``"summary"``/``"all"`` for None)."""
+    if structure is None:
+        return ["summary", "all", "all", ""]
+    return [table, structure.paper_id, structure.stand_in, structure.class_number]
+
+
 def _wall(results: BenchmarkResults, row: Row, snr: float) -> float | None:
     value = results.timings.get(row.method, {}).get(snr)
     return None if value is None else round(value, 1)
@@ -252,10 +259,7 @@ def alignment_table(results: BenchmarkResults, structure: PaperStructure | None
             o = ours or AlignmentCell(*(4 * [float("nan")]))
             p = theirs or AlignmentCell(*(4 * [float("nan")]))
             records.append([
-                structure.alignment_table if structure else "summary",
-                structure.paper_id if structure else "all",
-                structure.stand_in if structure else "all",
-                structure.class_number if structure else "",
+                *_structure_cells(structure, structure and structure.alignment_table),
                 row.key, row.label, snr, n, o.rot_mean, o.rot_std, o.trans_mean, o.trans_std,
                 p.rot_mean, p.rot_std, p.trans_mean, p.trans_std, _status(entry),
                 _wall(results, row, snr)])
@@ -263,10 +267,10 @@ def alignment_table(results: BenchmarkResults, structure: PaperStructure | None
     title = _alignment_title(structure)
     md = _md_header(title, results.meta) + _md_table(["Method", *_snr_columns(results.snrs)],
                                                      body)
+    notes = _notes(results, rows, results.alignment)
     md += ["", UNITS, "", PAPER_NOTE, "", "Oracle: each particle aligned to its true noise-free "
            "template by exhaustive search; the floor any method can reach with that noise.",
-           *(["", "Notes:", *_notes(results, rows, results.alignment)]
-             if _notes(results, rows, results.alignment) else [])]
+           *(["", "Notes:", *notes] if notes else [])]
     return "\n".join(md) + "\n", _csv_text(results.meta, title, ALIGN_CSV, records)
 
 
@@ -284,10 +288,8 @@ def clustering_table(results: BenchmarkResults, structure: PaperStructure | None
             cells += ["n/a" if isinstance(entry, Unavailable) else _acc_cell(ours),
                       _acc_cell(theirs)]
             records.append([
-                structure.clustering_table if structure else "summary",
-                structure.paper_id if structure else "all",
-                structure.stand_in if structure else "all",
-                structure.class_number if structure else "", row.key, row.label, snr,
+                *_structure_cells(structure, structure and structure.clustering_table),
+                row.key, row.label, snr,
                 None if ours is None else round(ours, 3), theirs, _status(entry),
                 _wall(results, row, snr)])
         body.append(cells)

@@ -93,9 +93,9 @@ def predict_command(
                                         "average by wedge-aware constrained-correlation search "
                                         "(slow on a CPU: about 1–3 s per particle), 'none' "
                                         "skips it.")] = "none",
-    angular_step: Annotated[float, typer.Option(help="Global angular step of --refine, "
-                                                "degrees (then refined locally to 1°).")
-                            ] = 15.0,
+    angular_step: Annotated[float, typer.Option(min=1.0, max=90.0, help="Global angular "
+                                                "step of --refine, degrees (then refined "
+                                                "locally to 1°).")] = 15.0,
     batch_size: Annotated[int, typer.Option(help="Particles per batch.")] = 16,
     tsne: Annotated[bool, typer.Option("--tsne/--no-tsne", help="t-SNE before the GMM.")] = True,
     seed: Annotated[int, typer.Option(help="Seed of the clustering and reference choice.")] = 0,
@@ -123,8 +123,6 @@ def predict_command(
         raise JimnetInputError("--iterations, --batch-size and --classes must be ≥ 1")
     if refine not in ("none", "ht", "fa"):
         raise JimnetInputError(f"--refine must be none, ht or fa, got {refine!r}")
-    if not 0 < angular_step <= 90:
-        raise JimnetInputError(f"--angular-step must be in (0, 90] degrees, got {angular_step}")
     if out.exists() and not force:
         raise JimnetInputError(f"output already exists: {out} (use --force to overwrite)")
     try:

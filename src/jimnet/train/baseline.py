@@ -23,7 +23,7 @@ from jimnet.io import ParticleSet
 from jimnet.models import CNN3D, CNN3DConfig
 from jimnet.models.checkpoint import model_from_checkpoint
 from jimnet.train.augment import AugmentConfig, augment
-from jimnet.train.data import iterate_batches
+from jimnet.train.data import classify_particles
 from jimnet.train.distributed import rank_and_world
 from jimnet.train.trainer import EpochResult, TrainConfig, TrainingRun
 
@@ -105,16 +105,8 @@ class BaselineTrainer(TrainingRun):
         """Encoder features (n, F) and cluster logits (n, K) of every particle (eval mode, no
         augmentation, no gradient)."""
         assert self.norm is not None
-        self.model.eval()
-        feats, logits = [], []
-        n, bs = len(self.particles), self.config.batch_size
-        with torch.no_grad():
-            for k, batch in enumerate(iterate_batches(self.particles, range(n), bs)):
-                lg, f = self.model.classify(self.norm.apply(batch).to(self.device))
-                feats.append(f.cpu().double().numpy())
-                logits.append(lg.cpu().double().numpy())
-                self.progress("features", min((k + 1) * bs, n), n)
-        return np.concatenate(feats), np.concatenate(logits)
+        return classify_particles(self.model, self.particles, self.norm,
+                                  self.config.batch_size, self.device, self.progress)
 
     def accuracy(self, labels: np.ndarray) -> float | None:
         """Hungarian-matched accuracy against ``rlnClassNumber`` (None without it)."""

@@ -49,12 +49,15 @@ from jimnet.losses import (
 from jimnet.models import AlignmentOutput, GumNet, JimNet3D
 from jimnet.models.checkpoint import model_from_checkpoint, model_to_checkpoint
 from jimnet.train.clustering import cluster_features, reindex_labels
-from jimnet.train.data import Normalisation, global_normalisation, iterate_batches, tilt_tensors
+from jimnet.train.data import (
+    Normalisation,
+    classify_particles,
+    global_normalisation,
+    tilt_tensors,
+)
 from jimnet.train.distributed import (
     barrier,
-    gather_rows,
     rank_and_world,
-    shard,
     sum_across_ranks,
 )
 from jimnet.train.pairs import within_cluster_pairs
@@ -347,20 +350,9 @@ class Trainer(TrainingRun):
     def feature_pass(self) -> tuple[np.ndarray, np.ndarray]:
         """M_CP features (n, F) and argmax predictions (n,), eval mode, no gradient."""
         assert self.norm is not None
-        self.model.eval()
-        feats, preds = [], []
-        n = len(self.particles)
-        mine = shard(n, self.rank, self.world)
-        bs = self.config.batch_size
-        with torch.no_grad():
-            for k, batch in enumerate(iterate_batches(self.particles, mine, bs)):
-                logits, f = self.model.classify(self.norm.apply(batch).to(self.device))
-                feats.append(f.cpu().double().numpy())
-                preds.append(logits.argmax(1).cpu().numpy())
-                self.progress("features", min((k + 1) * bs, len(mine)), len(mine))
-        features = gather_rows(np.concatenate(feats), n)
-        predictions = gather_rows(np.concatenate(preds)[:, None], n)[:, 0]
-        return features, predictions
+        features, logits = classify_particles(self.model, self.particles, self.norm,
+                                              self.config.batch_size, self.device, self.progress)
+        return features, logits.argmax(1)
 
     def warm_start(self, features: np.ndarray, labels: np.ndarray, rng: np.random.Generator
                    ) -> None:
@@ -458,7 +450,6 @@ class Trainer(TrainingRun):
 
     def run_epoch(self) -> EpochResult:
         cfg = self.config
-        t0 = time.perf_counter()
         epoch = self.epoch + 1
         rng = _epoch_rng(cfg.seed, epoch)
         n = len(self.particles)
@@ -485,6 +476,6 @@ class Trainer(TrainingRun):
         sizes = [] if labels is None else np.bincount(labels, minlength=cfg.n_clusters).tolist()
         result = EpochResult(
             epoch=epoch, losses=losses, cluster_sizes=sizes, label_change=label_change,
-            seconds=time.perf_counter() - t0, accuracy_gmm=acc_gmm, accuracy_mcp=acc_mcp,
+            seconds=0.0, accuracy_gmm=acc_gmm, accuracy_mcp=acc_mcp,
             rotation_error=errors[0], translation_error=errors[1])
         return result
