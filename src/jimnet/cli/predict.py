@@ -7,6 +7,7 @@ from typing import Annotated
 
 import numpy as np
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from jimnet.align import AlignParams
@@ -19,7 +20,7 @@ from jimnet.evaluate.poses import pair_pose_errors, random_same_class_pairs, rel
 from jimnet.io import ParticleSet, atomic_output_dir, write_particle_star, write_volume
 from jimnet.models import JimNet3D, load_checkpoint, model_from_checkpoint
 from jimnet.predict import Prediction, model_normalisation, predict
-from jimnet.train.distributed import init_from_environment, rank_and_world
+from jimnet.train.distributed import finish, init_from_environment, rank_and_world
 from jimnet.train.trainer import METRICS_NAME, resolve_device
 
 __all__ = ["predict_command", "write_prediction"]
@@ -56,6 +57,22 @@ def write_prediction(result: Prediction, particles: ParticleSet, out: Path, *,
         if metrics is not None:
             plot_training_curves(metrics, tmp / "training.png")
     return resolutions
+
+
+def _write_and_report(result: Prediction, particles: ParticleSet, out: Path, metrics: Path,
+                      force: bool, seed: int, console: Console) -> None:
+    """Rank 0's part: the output folder, a table of the classes, truth metrics if known."""
+    resolutions = write_prediction(result, particles, out, force=force,
+                                   metrics=metrics if metrics.is_file() else None)
+    table = Table("class", "particles", "resolution (Å, FSC 0.143)", title="jimnet predict")
+    for cls in result.classes:
+        res = resolutions.get(cls.number)  # none for a one-member class
+        table.add_row(str(cls.number), str(len(cls.members)), "–" if res is None else f"{res:.1f}")
+    console.print(table)
+    scores = truth_metrics(result, particles, seed)
+    if scores:
+        console.print(", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+    console.print(f"outputs: {out}")
 
 
 def truth_metrics(result: Prediction, particles: ParticleSet, seed: int
@@ -151,16 +168,8 @@ def predict_command(
                          refine_params=AlignParams(angular_step=angular_step),
                          batch_size=batch_size, seed=seed,
                          use_tsne=tsne, device=dev, progress=progress)
-    if not is_main:
-        return
-    metrics = model.parent / METRICS_NAME
-    resolutions = write_prediction(result, ps, out, force=force,
-                                   metrics=metrics if metrics.is_file() else None)
-    table = Table("class", "particles", "resolution (Å, FSC 0.143)", title="jimnet predict")
-    for cls in result.classes:
-        table.add_row(str(cls.number), str(len(cls.members)), f"{resolutions[cls.number]:.1f}")
-    console.print(table)
-    scores = truth_metrics(result, ps, seed)
-    if scores:
-        console.print(", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
-    console.print(f"outputs: {out}")
+    try:
+        if is_main:
+            _write_and_report(result, ps, out, model.parent / METRICS_NAME, force, seed, console)
+    finally:
+        finish()  # every rank waits for rank 0's writing

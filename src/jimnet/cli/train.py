@@ -13,7 +13,7 @@ from jimnet.cli.common import handle_input_errors, stage_progress, stdout_consol
 from jimnet.errors import JimnetInputError
 from jimnet.io import ParticleSet
 from jimnet.train.deepcluster import DeepClusterTrainer
-from jimnet.train.distributed import init_from_environment, rank_and_world
+from jimnet.train.distributed import finish, init_from_environment, rank_and_world
 from jimnet.train.pica import PicaTrainer
 from jimnet.train.trainer import (
     CHECKPOINT_NAME,
@@ -139,3 +139,4 @@ def train(
         trainer.fit(resume=resume, on_epoch=report)
     console.print(table)
     console.print(f"model: {out / 'model.pt'}  metrics: {out / 'metrics.jsonl'}")
+    finish()  # every rank waits for the others before the process group goes

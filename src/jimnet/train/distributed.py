@@ -80,3 +80,14 @@ def broadcast_array(values: np.ndarray, src: int = 0) -> np.ndarray:
 def barrier() -> None:
     if rank_and_world()[1] > 1:
         dist.barrier()
+
+
+def finish() -> None:
+    """Wait for every rank, then tear the process group down (no-op without one).
+
+    Without this, a rank that returns early (e.g. one that writes nothing) can exit while rank
+    0 is still working, and gloo may abort the exiting process.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
