@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from jimnet.errors import JimnetInputError
 from jimnet.io.atomic import atomic_write
 from jimnet.transform.warp2d import resize_image
 
-__all__ = ["ImagePair", "load_image", "read_pairs", "write_pairs"]
+__all__ = ["ImagePair", "image_set", "load_image", "load_images", "read_pairs", "write_pairs"]
 
 REQUIRED = ("source_image", "target_image")
 KEYPOINT_COLUMNS = ("XA", "YA", "XB", "YB")
@@ -177,3 +178,25 @@ def load_image(path: str | os.PathLike, size: int, *, flip: bool = False
         array = array[:, ::-1]
     tensor = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))[None]
     return resize_image(tensor, size, size)[0], (array.shape[0], array.shape[1])
+
+
+def image_set(pairs: list[ImagePair]) -> list[tuple[str, bool, int]]:
+    """The distinct images of a pair list as ``(name, flip, class)``, in order of first use
+    (source before target); a flipped row contributes the mirrored images."""
+    seen: dict[tuple[str, bool], int] = {}
+    for p in pairs:
+        for name in (p.source, p.target):
+            seen.setdefault((name, p.flip), p.cls)
+    return [(name, flip, cls) for (name, flip), cls in seen.items()]
+
+
+def load_images(entries: list[tuple[str, bool, int]], image_dir: str | os.PathLike, size: int,
+                progress: Callable[[str, int, int], None] | None = None) -> torch.Tensor:
+    """Load :func:`image_set` entries as a uint8 tensor (n, 3, size, size)."""
+    out = torch.empty(len(entries), 3, size, size, dtype=torch.uint8)
+    for i, (name, flip, _) in enumerate(entries):
+        image, _ = load_image(Path(image_dir) / name, size, flip=flip)
+        out[i] = (image * 255).round().to(torch.uint8)
+        if progress:
+            progress("images", i + 1, len(entries))
+    return out

@@ -70,10 +70,10 @@ class Benchmark2DConfig:
     test_pairs_per_class: int = 20
     parts: int = 6
     size_range: tuple[int, int] = (200, 280)
-    rotation_deg: float = 20.0
+    rotation_deg: float = 15.0
     scale: tuple[float, float] = (0.8, 1.1)
     shear: float = 0.1
-    translation: float = 0.12
+    translation: float = 0.15
     tps: float = 0.08
     jitter: float = 0.03
     noise: float = 0.03
