@@ -77,7 +77,9 @@ class JimNet2DConfig:
     backbone_weights: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        # The trunk's weights travel in the checkpoint's state dict, so a saved model never
+        # depends on the weights file still being there.
+        return {**dataclasses.asdict(self), "backbone_weights": ""}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JimNet2DConfig:
