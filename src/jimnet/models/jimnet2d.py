@@ -114,9 +114,10 @@ def resnet101_trunk(weights: str) -> tuple[nn.Module, int]:
     """torchvision ResNet-101 up to ``layer3`` (1024 channels, stride 16); weights from a file."""
     try:
         import torchvision
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("the resnet101 backbone needs torchvision: pip install "
-                          "'jimnet[resnet]' (a build matching your torch)") from exc
+    except Exception as exc:  # ImportError, or a build that does not match this torch
+        raise ImportError(f"the resnet101 backbone needs torchvision built for torch "
+                          f"{torch.__version__} (pip install 'jimnet[resnet]' or the matching "
+                          f"build from pytorch.org); import failed: {exc}") from exc
     net = torchvision.models.resnet101(weights=None)
     if weights:
         state = torch.load(Path(weights), map_location="cpu", weights_only=True)
