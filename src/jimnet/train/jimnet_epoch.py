@@ -16,6 +16,12 @@ from jimnet.train.clustering import cluster_features, reindex_labels
 from jimnet.train.pairs import within_cluster_pairs
 
 
+def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
+    """The random stream of one epoch: depends on ``(seed, epoch)`` only, so a resumed run draws
+    what an uninterrupted one would."""
+    return np.random.default_rng([seed, epoch])
+
+
 @dataclass(frozen=True)
 class ClusteringStep:
     """Labels (n,) re-indexed to the previous epoch's, the (n, 2) source/target pairs, and the

@@ -59,7 +59,7 @@ from jimnet.train.distributed import (
     rank_and_world,
     sum_across_ranks,
 )
-from jimnet.train.jimnet_epoch import clustering_step, warm_start_classifier
+from jimnet.train.jimnet_epoch import clustering_step, epoch_rng, warm_start_classifier
 
 ModelName = Literal["jimnet", "gumnet", "deepcluster", "pica"]
 WedgeLoss = Literal["imputed", "masked", "none"]
@@ -171,10 +171,6 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     if head:
         groups.append({"params": head, "lr": config.cluster_lr})
     return torch.optim.NAdam(groups, eps=1e-7)
-
-
-def _epoch_rng(seed: int, epoch: int) -> np.random.Generator:
-    return np.random.default_rng([seed, epoch])
 
 
 @dataclass
@@ -442,7 +438,7 @@ class Trainer(TrainingRun):
     def run_epoch(self) -> EpochResult:
         cfg = self.config
         epoch = self.epoch + 1
-        rng = _epoch_rng(cfg.seed, epoch)
+        rng = epoch_rng(cfg.seed, epoch)
         n = len(self.particles)
         label_change = None
         acc_gmm = acc_mcp = None

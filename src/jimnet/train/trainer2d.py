@@ -33,7 +33,7 @@ from jimnet.evaluate import clustering_accuracy
 from jimnet.losses import jimnet_2d_loss
 from jimnet.models.checkpoint import model_from_checkpoint, model_to_checkpoint
 from jimnet.models.jimnet2d import JimNet2D, JimNet2DConfig
-from jimnet.train.jimnet_epoch import clustering_step, warm_start_classifier
+from jimnet.train.jimnet_epoch import clustering_step, epoch_rng, warm_start_classifier
 from jimnet.transform.warp2d import (
     affine_points,
     compose_points,
@@ -117,10 +117,6 @@ class Epoch2DResult:
     accuracy_gmm: float | None = None
     accuracy_mcp: float | None = None
     v_measure_gmm: float | None = None
-
-
-def _epoch_rng(seed: int, epoch: int) -> np.random.Generator:
-    return np.random.default_rng([seed, epoch])
 
 
 class Trainer2D:
@@ -285,7 +281,7 @@ class Trainer2D:
         results = []
         while self.epoch < self.total_epochs:
             t0 = time.perf_counter()
-            rng = _epoch_rng(self.config.seed, self.epoch + 1)
+            rng = epoch_rng(self.config.seed, self.epoch + 1)
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(int(rng.integers(2**31)))
                 if self.epoch < self.config.pretrain_epochs:
