@@ -46,7 +46,7 @@ def train2d(
         "to skip).")] = 5,
     batch_size: Annotated[int, typer.Option(help="Pairs per step.")] = 8,
     lr: Annotated[float, typer.Option(help="Adam lr of trunk and regressors, Jim-Net phase "
-                                      "(the paper: 1e-7 on a pre-trained ResNet).")] = 1e-4,
+                                      "(the paper: 1e-7 on a pre-trained ResNet).")] = 1e-5,
     pretrain_lr: Annotated[float, typer.Option(help="Adam lr of the pre-training.")] = 1e-3,
     cluster_lr: Annotated[float, typer.Option(help="Adam lr of the cluster head.")] = 1e-4,
     alpha: Annotated[float, typer.Option(help="Weight of the cluster cross-entropy.")] = 0.01,

@@ -3,7 +3,8 @@ warps, known keypoints.
 
 Each class is a procedural "object": a few parts (ellipses and rectangles with striped
 textures, class-specific layout and palette) whose centres are the class's keypoints. An image
-is an *instance*: the object with jittered parts and colours, on a random smooth background,
+is an *instance*: the object with jittered parts and colours, filling most of the frame on a
+random smooth low-contrast background,
 seen through a random affine + thin-plate-spline warp (:mod:`jimnet.transform.warp2d`), at a
 random image size, with pixel noise. Keypoints are the warped part centres (only those inside
 both images of a pair are listed), so a test pair's correspondences are exact and the relative
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from numpy.typing import NDArray
+from scipy.special import expit
 
 from jimnet.io.atomic import atomic_output_dir
 from jimnet.io.pfpascal import ImagePair, write_pairs
@@ -95,18 +97,19 @@ class ObjectClass:
 
 
 def make_classes(config: Benchmark2DConfig, rng: np.random.Generator) -> list[ObjectClass]:
-    """Draw the canonical objects; part centres are kept ≥ 0.25 apart, in [−0.55, 0.55]²."""
+    """Draw the canonical objects: part centres ≥ 0.3 apart in [−0.6, 0.6]², radii 0.1–0.22, so
+    the object fills most of the frame (as PF-PASCAL's objects do); one hue per class."""
     classes = []
     for k in range(config.n_classes):
         centres: list[NDArray[np.float64]] = []
         while len(centres) < config.parts:
-            c = rng.uniform(-0.55, 0.55, 2)
-            if all(np.linalg.norm(c - o) >= 0.25 for o in centres):
+            c = rng.uniform(-0.6, 0.6, 2)
+            if all(np.linalg.norm(c - o) >= 0.3 for o in centres):
                 centres.append(c)
         hue = (k + rng.uniform(0, 0.5)) / config.n_classes
         base = 0.5 + 0.45 * np.cos(2 * np.pi * (hue + np.array([0.0, 1 / 3, 2 / 3])))
         colours = np.clip(base + rng.uniform(-0.25, 0.25, (config.parts, 3)), 0, 1)
-        classes.append(ObjectClass(np.array(centres), rng.uniform(0.07, 0.16, (config.parts, 2)),
+        classes.append(ObjectClass(np.array(centres), rng.uniform(0.1, 0.22, (config.parts, 2)),
                                    rng.integers(0, 2, config.parts), colours,
                                    rng.uniform(15, 40, config.parts),
                                    rng.uniform(0, np.pi, config.parts)))
@@ -129,13 +132,14 @@ def render_instance(obj: ObjectClass, config: Benchmark2DConfig, rng: np.random.
     # image pixel → canonical coordinates of the object (the image is the object warped)
     pix = unit_grid(h, w, dtype=torch.float64)[None]
     u = compose_points(theta_aff, theta_tps, pix)[0].numpy()
-    coarse = rng.uniform(0, 1, (4, 4, 3))
-    bg = _upsample(coarse, h, w) * 0.6 + rng.uniform(0, 0.4, 3)
+    # a smooth, low-contrast background of random brightness and tint (class-independent)
+    coarse = rng.uniform(-0.1, 0.1, (4, 4, 3))
+    bg = _upsample(coarse, h, w) + rng.uniform(0.25, 0.75) + rng.uniform(-0.08, 0.08, 3)
     image = bg.reshape(-1, 3)
     for p in range(len(centres)):
         d = (u - centres[p]) / radii[p]
         dist = np.sqrt((d ** 2).sum(1)) if obj.kinds[p] == 0 else np.abs(d).max(1)
-        alpha = 1.0 / (1.0 + np.exp((dist - 1.0) * 30.0))
+        alpha = expit((1.0 - dist) * 30.0)  # soft edge, ~1/30 of the part's radius
         direction = np.array([np.cos(obj.stripe_angle[p]), np.sin(obj.stripe_angle[p])])
         stripes = 0.75 + 0.25 * np.sign(np.sin(obj.stripe_freq[p] * (u - centres[p]) @ direction))
         image = image * (1 - alpha[:, None]) + alpha[:, None] * colours[p] * stripes[:, None]

@@ -70,6 +70,9 @@ class Train2DConfig:
         paper: 1e−7 on a pre-trained ResNet, 1e−4; from scratch the trunk needs more).
     pretrain_lr : float
         Adam learning rate of the synthetic-warp phase (Rocco et al.: 1e−3).
+    freeze_bn : bool
+        BatchNorm statistics frozen (eval mode) in the Jim-Net epochs, as the authors' code
+        (``update_bn_buffers=False``); the affine BN parameters still train.
     warmup_epochs : int
         Classifier warm-start passes per epoch (10).
     alpha, lambda_a : float
@@ -88,9 +91,10 @@ class Train2DConfig:
     epochs: int = 10
     pretrain_epochs: int = 5
     batch_size: int = 8
-    lr: float = 1e-4
+    lr: float = 1e-5
     cluster_lr: float = 1e-4
     pretrain_lr: float = 1e-3
+    freeze_bn: bool = True
     warmup_epochs: int = 10
     alpha: float = 0.01
     lambda_a: float = 0.0
@@ -239,6 +243,10 @@ class Trainer2D:
                               epochs=cfg.warmup_epochs, batch_size=cfg.batch_size,
                               lr=cfg.cluster_lr, device=self.device)
         self.model.train()
+        if cfg.freeze_bn:
+            for module in self.model.modules():
+                if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                    module.eval()
         for group, lr in zip(self.optimizer.param_groups, (cfg.lr, cfg.cluster_lr), strict=True):
             group["lr"] = lr
         pairs = step.pairs[rng.permutation(len(step.pairs))]
@@ -270,8 +278,10 @@ class Trainer2D:
         return result
 
     def fit(self, *, resume: bool = False,
-            on_epoch: Callable[[Epoch2DResult], None] | None = None) -> list[Epoch2DResult]:
-        """Run the remaining epochs (pre-training first), checkpointing after each."""
+            on_epoch: Callable[[Epoch2DResult], None] | None = None,
+            should_stop: Callable[[], bool] | None = None) -> list[Epoch2DResult]:
+        """Run the remaining epochs (pre-training first), checkpointing after each;
+        ``should_stop()`` is asked after every epoch (e.g. a wall-clock budget)."""
         if resume:
             self.load()
         else:
@@ -297,4 +307,6 @@ class Trainer2D:
             results.append(result)
             if on_epoch:
                 on_epoch(result)
+            if should_stop is not None and should_stop():
+                break
         return results
