@@ -10,6 +10,7 @@ import numpy as np
 import typer
 
 from jimnet.cli.common import handle_input_errors, stage_progress, stdout_console
+from jimnet.device import resolve_device
 from jimnet.errors import JimnetInputError
 from jimnet.evaluate.align2d import evaluate_pairs
 from jimnet.io.atomic import atomic_write, check_can_write
@@ -40,7 +41,7 @@ def eval2d(
                                                 "outside 1…K (default: the model's K; none for "
                                                 "identity).", show_default=False)] = None,
     batch_size: Annotated[int, typer.Option(help="Pairs per forward pass.")] = 8,
-    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
@@ -66,7 +67,7 @@ def eval2d(
     console = stdout_console()
     with stage_progress(console, quiet=quiet) as progress:
         results = evaluate_pairs(net, rows, images, alpha=alpha, batch_size=batch_size,
-                                 device=device, progress=progress)
+                                 device=resolve_device(device), progress=progress)
     with atomic_write(out, force=force) as tmp, tmp.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(results[0]))
         writer.writeheader()

@@ -58,7 +58,7 @@ def train2d(
     force: Annotated[bool, typer.Option("--force", help="Overwrite a non-empty run directory.")
                      ] = False,
     seed: Annotated[int, typer.Option(help="Seed of every random step.")] = 0,
-    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Train Jim-Net 2D on image pairs without labels (keypoints and classes, if present, are

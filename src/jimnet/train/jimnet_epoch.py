@@ -11,8 +11,8 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
+from jimnet.cluster import cluster_features, reindex_labels
 from jimnet.losses import cluster_cross_entropy
-from jimnet.train.clustering import cluster_features, reindex_labels
 from jimnet.train.pairs import within_cluster_pairs
 
 

@@ -35,11 +35,15 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from jimnet.device import resolve_device
+from jimnet.distributed import barrier, rank_and_world, sum_across_ranks
 from jimnet.errors import JimnetInputError
 from jimnet.evaluate import clustering_accuracy
 from jimnet.evaluate.poses import pair_pose_errors
+from jimnet.features import Normalisation, classify_particles, global_normalisation
 from jimnet.fourier import common_wedge_mask
 from jimnet.io import ParticleSet
+from jimnet.io.metrics import METRICS_NAME
 from jimnet.losses import (
     alignment_loss,
     cluster_cross_entropy,
@@ -48,25 +52,14 @@ from jimnet.losses import (
 )
 from jimnet.models import AlignmentOutput, GumNet, JimNet3D
 from jimnet.models.checkpoint import model_from_checkpoint, model_to_checkpoint
-from jimnet.train.data import (
-    Normalisation,
-    classify_particles,
-    global_normalisation,
-    tilt_tensors,
-)
-from jimnet.train.distributed import (
-    barrier,
-    rank_and_world,
-    sum_across_ranks,
-)
 from jimnet.train.jimnet_epoch import clustering_step, epoch_rng, warm_start_classifier
+from jimnet.train.pairs import tilt_tensors
 
 ModelName = Literal["jimnet", "gumnet", "deepcluster", "pica"]
 WedgeLoss = Literal["imputed", "masked", "none"]
 WEDGE_LOSSES = ("imputed", "masked", "none")
 CHECKPOINT_NAME = "checkpoint.pt"
 MODEL_NAME = "model.pt"
-METRICS_NAME = "metrics.jsonl"
 
 
 @dataclass
@@ -137,20 +130,6 @@ class _ClassifyView(nn.Module):
 
     def forward(self, volume: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.model.classify(volume)
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` → CUDA when available, else CPU; an unknown or unavailable device is a one-line
-    :class:`~jimnet.errors.JimnetInputError`."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise JimnetInputError(f"--device: unknown device {name!r} (cpu, cuda, auto)") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise JimnetInputError("--device cuda requested but CUDA is not available")
-    return dev
 
 
 def build_model(config: TrainConfig, box_size: int) -> nn.Module:

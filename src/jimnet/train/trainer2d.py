@@ -29,7 +29,9 @@ import numpy as np
 import torch
 from sklearn.metrics import v_measure_score
 
+from jimnet.device import resolve_device
 from jimnet.evaluate import clustering_accuracy
+from jimnet.io.metrics import METRICS_NAME
 from jimnet.losses import jimnet_2d_loss
 from jimnet.models.checkpoint import model_from_checkpoint, model_to_checkpoint
 from jimnet.models.jimnet2d import JimNet2D, JimNet2DConfig
@@ -46,7 +48,6 @@ from jimnet.transform.warp2d import (
 
 CHECKPOINT_NAME = "checkpoint.pt"
 MODEL_NAME = "model.pt"
-METRICS_NAME = "metrics.jsonl"
 
 
 @dataclass
@@ -83,7 +84,7 @@ class Train2DConfig:
         Ranges of the synthetic warps (:func:`~jimnet.transform.warp2d.random_affine`).
     seed : int
     device : str
-        "cpu", "cuda", "cuda:1" …
+        "auto", "cpu", "cuda", "cuda:1" …
     """
 
     model: dict
@@ -135,7 +136,7 @@ class Trainer2D:
         self.out_dir = Path(out_dir)
         self.true_classes = true_classes
         self.progress = progress or (lambda stage, done, total: None)
-        self.device = torch.device(config.device)
+        self.device = resolve_device(config.device)
         model_cfg = JimNet2DConfig.from_dict({**config.model, "n_clusters": config.n_clusters})
         if images.shape[-1] != model_cfg.input_size:
             raise ValueError(f"images are {images.shape[-1]}², the model expects "
