@@ -32,7 +32,7 @@ def eval2d(
     model: Annotated[str, typer.Option("--model", help="A train2d model.pt, or 'identity' for "
                                        "the identity-warp baseline.")],
     out: Annotated[Path | None, typer.Option("--out", help="Per-pair results CSV (default: "
-                                             "pck_<pairs name>.csv beside the model, or in the "
+                                             "pck_PAIRS.csv (PAIRS: the CSV name) beside the model, or in the "
                                              "current directory for identity).",
                                              show_default=False)] = None,
     alpha: Annotated[float, typer.Option(help="PCK threshold as a fraction of L = 224 (SCNet "
@@ -46,7 +46,7 @@ def eval2d(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Score the composed affine∘TPS warp (and affine only, and identity) by PCK@α; the last
-    line printed is ``PCK@<α> <value>`` (percent, mean over pairs, the final warp)."""
+    line printed is ``PCK@α value`` (percent, mean over pairs, the final warp)."""
     if not 0 < alpha <= 1:
         raise JimnetInputError(f"--alpha must be in (0, 1], got {alpha}")
     net: JimNet2D | None = None
