@@ -32,8 +32,9 @@ def eval2d(
     model: Annotated[str, typer.Option("--model", help="A train2d model.pt, or 'identity' for "
                                        "the identity-warp baseline.")],
     out: Annotated[Path | None, typer.Option("--out", help="Per-pair results CSV (default: "
-                                             "pck_PAIRS.csv (PAIRS: the CSV name) beside the model, or in the "
-                                             "current directory for identity).",
+                                             "pck_PAIRS.csv, PAIRS the CSV's name, beside the "
+                                             "model, or in the current directory for "
+                                             "identity).",
                                              show_default=False)] = None,
     alpha: Annotated[float, typer.Option(help="PCK threshold as a fraction of L = 224 (SCNet "
                                          "procedure).")] = 0.1,
