@@ -10,8 +10,10 @@ Forward pass for a (source, target) pair of images (B, 3, H, W), ImageNet-normal
 3. the source warped by ``theta_aff`` → trunk → local correlation (radius ``local_radius``) with
    ``f_t`` → TPS regressor → ``theta_tps`` (B, 18); the final warp is ``A∘T``
    (:mod:`jimnet.transform.warp2d`);
-4. M_CP: global max pooling of the *source's own* features → FC + ReLU (the GMM features) → FC to
-   ``K`` logits. (The authors' code also feeds the stage-1-warped source to the classifier,
+4. M_CP: global max pooling of the *source's own* trunk features, taken before the per-position
+   L2 normalisation (which only the matching layers need, and which discards the feature
+   magnitudes that carry appearance) → FC + ReLU (the GMM features) → FC to ``K`` logits.
+   (The authors' code also feeds the stage-1-warped source to the classifier,
    which leaks the partner image into the cluster features; METHOD.md §5.4 — not done here.)
 
 Both regressors start at the identity (last layer zero, bias = identity parameters).
@@ -198,30 +200,35 @@ class JimNet2D(nn.Module):
         """RGB in [0, 1] (B, 3, H, W) → ImageNet-normalised."""
         return (images - self.mean) / self.std
 
-    def features(self, images: torch.Tensor) -> torch.Tensor:
-        """L2-normalised trunk features (B, C, h, w) of RGB images in [0, 1]."""
+    def trunk_features(self, images: torch.Tensor) -> torch.Tensor:
+        """Raw trunk features (B, C, h, w) of RGB images in [0, 1] (before the L2 norm)."""
         size = self.config.input_size
         if images.shape[-2:] != (size, size):
             raise ValueError(f"the model was built for {size}² inputs, "
                              f"got {tuple(images.shape[-2:])}")
-        return feature_l2_norm(self.trunk(self.normalise(images)))
+        return self.trunk(self.normalise(images))
 
-    def cluster(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """M_CP on trunk features: ``(logits (B, K), GMM features (B, F))``."""
-        emb = self.reducer(torch.amax(feats, dim=(-2, -1)))
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """L2-normalised trunk features (B, C, h, w): what the correlation layers read."""
+        return feature_l2_norm(self.trunk_features(images))
+
+    def cluster(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """M_CP on raw trunk features: ``(logits (B, K), GMM features (B, F))``."""
+        emb = self.reducer(torch.amax(raw, dim=(-2, -1)))
         return self.classifier(emb), emb
 
     def embed(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """M_CP of single images: ``(logits, GMM features)``."""
-        return self.cluster(self.features(images))
+        return self.cluster(self.trunk_features(images))
 
     def forward(self, source: torch.Tensor, target: torch.Tensor) -> JimNet2DOutput:
         """Align ``source`` to ``target``, RGB in [0, 1], shapes (B, 3, S, S), S = input_size."""
-        f_s, f_t = self.features(source), self.features(target)
+        raw_s = self.trunk_features(source)
+        f_s, f_t = feature_l2_norm(raw_s), self.features(target)
         corr = self.global_corr(f_s, f_t)
         theta_aff = self.affine(corr).view(-1, 2, 3)
         size = self.config.input_size
         warped = warp_image(source, transform_grid(size, size, theta_aff=theta_aff))
         theta_tps = self.tps(self.local_corr(self.features(warped), f_t))
-        logits, emb = self.cluster(f_s)
+        logits, emb = self.cluster(raw_s)
         return JimNet2DOutput(theta_aff, theta_tps, corr, logits, emb)
