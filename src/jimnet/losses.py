@@ -12,6 +12,8 @@
   inlier count (eqs. 3–4), for the 2D model.
 * :func:`cluster_cross_entropy` — cross-entropy of the cluster head against GMM labels.
 * :func:`jimnet_3d_loss` — the total 3D loss of METHOD.md §4.5 with its parts.
+* :func:`warped_identity_mask`, :func:`jimnet_2d_loss` — the 2D loss of the authors' code
+  (METHOD.md §4.5): soft inlier scores of the affine and composed warps + α·CE (+ optional L_A).
 
 Shifts in L_R / L_A are in **normalised** units (1 = half the box, the unit ball's radius); use
 :func:`jimnet.models.heads.voxel_to_normalised_shift` to convert voxel shifts.
@@ -25,6 +27,8 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
+
+from jimnet.transform.warp2d import transform_grid, warp_image
 
 Reduction = Literal["mean", "sum", "none"]
 
@@ -353,4 +357,74 @@ def jimnet_3d_loss(
     if cluster_logits is not None and cluster_labels is not None and alpha:
         parts["ce"] = cluster_cross_entropy(cluster_logits, cluster_labels)
         total = total + alpha * parts["ce"]
+    return total, parts
+
+
+# --------------------------------------------------------------------------------------------
+# The total 2D loss
+# --------------------------------------------------------------------------------------------
+
+def warped_identity_mask(grid_hw: Sequence[int], theta_aff: torch.Tensor | None,
+                         theta_tps: torch.Tensor | None = None, *, tps_grid: int = 3
+                         ) -> torch.Tensor:
+    """𝒯(m¹, φ): :func:`identity_mask` on the ``h × w`` feature grid warped spatially (bilinear,
+    zeros outside) by the affine, TPS or composed transformation (target → source, as the source
+    image is warped; :mod:`jimnet.transform.warp2d`).
+
+    Returns
+    -------
+    torch.Tensor, shape (B, h·w, h, w)
+    """
+    ref = theta_aff if theta_aff is not None else theta_tps
+    h, w = grid_hw
+    mask = identity_mask((h, w), dtype=ref.dtype, device=ref.device)
+    grid = transform_grid(h, w, theta_aff, theta_tps, tps_grid)
+    return warp_image(mask.expand(len(ref), -1, -1, -1), grid)
+
+
+def jimnet_2d_loss(
+    correlation: torch.Tensor,
+    theta_aff: torch.Tensor,
+    theta_tps: torch.Tensor,
+    *,
+    tps_grid: int = 3,
+    cluster_logits: torch.Tensor | None = None,
+    cluster_labels: torch.Tensor | None = None,
+    alpha: float = 0.01,
+    lambda_a: float = 0.0,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Total 2D loss: ``−mean(s_aff + s_comp) + α·CE + λ_A·L_A(θ_aff)``.
+
+    ``s_aff`` / ``s_comp`` are the normalised soft inlier scores (:func:`soft_inlier_score`) of the
+    affine and the composed affine∘TPS warps, both on the stage-1 correlation (as WeakAlign's and
+    the authors' code). L_A (eq. 2, off by default as in the code) penalises the affine's distance
+    from the identity.
+
+    Parameters
+    ----------
+    correlation : torch.Tensor, shape (B, h·w, h, w)
+        ReLU + L2-normalised global correlation of (source, target) features.
+    theta_aff, theta_tps : torch.Tensor, shapes (B, 2, 3) and (B, 2·g²)
+    cluster_logits, cluster_labels : torch.Tensor, optional
+        M_CP logits (B, K) and the GMM labels of the sources.
+
+    Returns
+    -------
+    (total, parts)
+        Scalar total and the unweighted scalar parts (``inlier_aff``, ``inlier_comp`` — scores,
+        higher is better — and ``ce``, ``reg`` where computed).
+    """
+    grid = tuple(correlation.shape[-2:])
+    s_aff = soft_inlier_score(correlation, warped_identity_mask(grid, theta_aff))
+    s_comp = soft_inlier_score(correlation,
+                               warped_identity_mask(grid, theta_aff, theta_tps, tps_grid=tps_grid))
+    parts = {"inlier_aff": s_aff.mean(), "inlier_comp": s_comp.mean()}
+    total = -(parts["inlier_aff"] + parts["inlier_comp"])
+    if cluster_logits is not None and cluster_labels is not None and alpha:
+        parts["ce"] = cluster_cross_entropy(cluster_logits, cluster_labels)
+        total = total + alpha * parts["ce"]
+    if lambda_a:
+        parts["reg"] = affine_regularization(theta_aff[:, :, :2], theta_aff[:, :, 2],
+                                             reduction="mean")
+        total = total + lambda_a * parts["reg"]
     return total, parts

@@ -12,6 +12,7 @@ through :mod:`jimnet.io.atomic` (``--force`` to overwrite). Then register it bel
     app.command("align")(align_command)
 app.command("average")(average_command)
 app.command("demo")(demo)
+app.command("eval2d")(eval2d)
 app.command("predict")(predict_command)
 app.command("simulate")(simulate)
 
@@ -75,14 +76,18 @@ from jimnet.cli.align import align_command  # noqa: E402
 from jimnet.cli.average import average_command  # noqa: E402
 from jimnet.cli.benchmark import benchmark_command  # noqa: E402
 from jimnet.cli.demo import demo  # noqa: E402
+from jimnet.cli.eval2d import eval2d  # noqa: E402
 from jimnet.cli.predict import predict_command  # noqa: E402
 from jimnet.cli.simulate import simulate  # noqa: E402
 from jimnet.cli.train import train  # noqa: E402
+from jimnet.cli.train2d import train2d  # noqa: E402
 
 app.command("align")(align_command)
 app.command("average")(average_command)
 app.command("benchmark")(benchmark_command)
 app.command("demo")(demo)
+app.command("eval2d")(eval2d)
 app.command("predict")(predict_command)
 app.command("simulate")(simulate)
 app.command("train")(train)
+app.command("train2d")(train2d)

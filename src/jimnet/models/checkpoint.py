@@ -19,6 +19,7 @@ from torch import nn
 
 from jimnet.models.cnn3d import CNN3D, CNN3DConfig
 from jimnet.models.gumnet import GumNet, GumNetConfig
+from jimnet.models.jimnet2d import JimNet2D, JimNet2DConfig
 from jimnet.models.jimnet3d import JimNet3D, JimNet3DConfig
 
 FORMAT = "jimnet-model"
@@ -29,6 +30,7 @@ MODEL_REGISTRY: dict[str, tuple[type[nn.Module], type]] = {
     "GumNet": (GumNet, GumNetConfig),
     "JimNet3D": (JimNet3D, JimNet3DConfig),
     "CNN3D": (CNN3D, CNN3DConfig),
+    "JimNet2D": (JimNet2D, JimNet2DConfig),
 }
 
 

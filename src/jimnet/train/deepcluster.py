@@ -31,7 +31,8 @@ from torch import nn
 
 from jimnet.cluster import reindex_labels
 from jimnet.train.baseline import BaselineTrainer, batches_of
-from jimnet.train.trainer import EpochResult, _epoch_rng
+from jimnet.train.jimnet_epoch import epoch_rng
+from jimnet.train.trainer import EpochResult
 
 #: Maximum PCA dimension (Caron et al. use 256 on 2D features; 32–128 is plenty here).
 PCA_DIM = 64
@@ -226,7 +227,7 @@ class DeepClusterTrainer(BaselineTrainer):
     def predict_labels(self) -> np.ndarray:
         """k-means labels (n,) in ``[0, K)`` on the current model's features (seeded by
         ``(seed, epoch + 1)``: the pseudo-labels the next epoch would start from)."""
-        return self.pseudo_labels(_epoch_rng(self.config.seed, self.epoch + 1))
+        return self.pseudo_labels(epoch_rng(self.config.seed, self.epoch + 1))
 
     def reset_head(self, seed: int) -> None:
         """Re-initialise the linear head in place (seeded) and drop its optimiser state."""
@@ -263,7 +264,7 @@ class DeepClusterTrainer(BaselineTrainer):
     def run_epoch(self) -> EpochResult:
         cfg = self.config
         epoch = self.epoch + 1
-        rng = _epoch_rng(cfg.seed, epoch)
+        rng = epoch_rng(cfg.seed, epoch)
         labels = self.pseudo_labels(rng)
         losses: dict[str, float] = {}
         label_change = None

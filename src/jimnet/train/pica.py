@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from jimnet.train.baseline import BaselineTrainer, batches_of
-from jimnet.train.trainer import EpochResult, _epoch_rng
+from jimnet.train.jimnet_epoch import epoch_rng
+from jimnet.train.trainer import EpochResult
 
 #: Weight λ of the cluster-size entropy term.
 PICA_LAMBDA = 2.0
@@ -132,7 +133,7 @@ class PicaTrainer(BaselineTrainer):
     def run_epoch(self) -> EpochResult:
         cfg = self.config
         epoch = self.epoch + 1
-        rng = _epoch_rng(cfg.seed, epoch)
+        rng = epoch_rng(cfg.seed, epoch)
         generator = torch.Generator().manual_seed(int(rng.integers(2**63)))
         losses = self.train_pass(rng, generator)
         labels = self.predict_labels()

@@ -35,7 +35,6 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from jimnet.cluster import cluster_features, reindex_labels
 from jimnet.device import resolve_device
 from jimnet.distributed import barrier, rank_and_world, sum_across_ranks
 from jimnet.errors import JimnetInputError
@@ -53,7 +52,8 @@ from jimnet.losses import (
 )
 from jimnet.models import AlignmentOutput, GumNet, JimNet3D
 from jimnet.models.checkpoint import model_from_checkpoint, model_to_checkpoint
-from jimnet.train.pairs import tilt_tensors, within_cluster_pairs
+from jimnet.train.jimnet_epoch import clustering_step, epoch_rng, warm_start_classifier
+from jimnet.train.pairs import tilt_tensors
 
 ModelName = Literal["jimnet", "gumnet", "deepcluster", "pica"]
 WedgeLoss = Literal["imputed", "masked", "none"]
@@ -150,10 +150,6 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     if head:
         groups.append({"params": head, "lr": config.cluster_lr})
     return torch.optim.NAdam(groups, eps=1e-7)
-
-
-def _epoch_rng(seed: int, epoch: int) -> np.random.Generator:
-    return np.random.default_rng([seed, epoch])
 
 
 @dataclass
@@ -335,17 +331,9 @@ class Trainer(TrainingRun):
     def warm_start(self, features: np.ndarray, labels: np.ndarray, rng: np.random.Generator
                    ) -> None:
         """Train only M_CP's last layer on cached features (METHOD.md §5.1 step 5)."""
-        layer = self.model.cluster_head.fc2
-        opt = torch.optim.Adam(layer.parameters(), lr=self.config.cluster_lr)
-        x = torch.as_tensor(features, dtype=torch.float32, device=self.device)
-        y = torch.as_tensor(labels, device=self.device)
-        for _ in range(self.config.warmup_epochs):
-            order = torch.as_tensor(rng.permutation(len(x)), device=self.device)
-            for start in range(0, len(x), self.config.batch_size):
-                sel = order[start:start + self.config.batch_size]
-                opt.zero_grad()
-                cluster_cross_entropy(layer(x[sel]), y[sel]).backward()
-                opt.step()
+        warm_start_classifier(self.model.cluster_head.fc2, features, labels, rng,
+                              epochs=self.config.warmup_epochs, batch_size=self.config.batch_size,
+                              lr=self.config.cluster_lr, device=self.device)
 
     def _batch_loss(self, batch_pairs: np.ndarray, labels: np.ndarray | None
                     ) -> tuple[dict[str, torch.Tensor], AlignmentOutput | None]:
@@ -429,19 +417,16 @@ class Trainer(TrainingRun):
     def run_epoch(self) -> EpochResult:
         cfg = self.config
         epoch = self.epoch + 1
-        rng = _epoch_rng(cfg.seed, epoch)
+        rng = epoch_rng(cfg.seed, epoch)
         n = len(self.particles)
         label_change = None
         acc_gmm = acc_mcp = None
         if cfg.model == "jimnet":
             features, predictions = self.feature_pass()
-            labels, _ = cluster_features(features, cfg.n_clusters, seed=int(rng.integers(2**31)),
-                                         use_tsne=cfg.use_tsne)
-            if self.labels is not None:
-                labels = reindex_labels(self.labels, labels, cfg.n_clusters)
-                label_change = float(np.mean(labels != self.labels))
+            step = clustering_step(features, self.labels, cfg.n_clusters, rng,
+                                   use_tsne=cfg.use_tsne)
+            labels, pairs, label_change = step.labels, step.pairs, step.label_change
             self.warm_start(features, labels, rng)
-            pairs = within_cluster_pairs(labels, rng)
             if self.true_classes is not None:
                 acc_gmm = clustering_accuracy(self.true_classes - 1, labels, None).accuracy
                 acc_mcp = clustering_accuracy(self.true_classes - 1, predictions, None).accuracy
