@@ -10,6 +10,7 @@
   (L_A, eq. 2), in 3D and 2D: the integral over the unit ball ``V`` of ``‖(Ax + s) − x‖²``.
 * :func:`identity_mask`, :func:`soft_inlier_score`, :func:`soft_inlier_loss` — WeakAlign's soft
   inlier count (eqs. 3–4), for the 2D model.
+* :func:`saturation_guard` — keeps a pose head's pre-activations out of saturation.
 * :func:`box_guard` — keeps the predicted shift from pushing the particle out of the box.
 * :func:`cluster_cross_entropy` — cross-entropy of the cluster head against GMM labels.
 * :func:`jimnet_3d_loss` — the total 3D loss of METHOD.md §4.5 with its parts.
@@ -238,6 +239,27 @@ def box_guard(shift: torch.Tensor, shape: Sequence[int], *, core: float = 0.125,
     """
     n = torch.as_tensor([float(x) for x in shape], dtype=shift.dtype, device=shift.device)
     excess = torch.relu(shift.abs() - (n / 2.0 - core * n)) / (n / 2.0)
+    return _reduce((excess * excess).sum(-1), reduction)
+
+
+def saturation_guard(raw: torch.Tensor, *, limit: float = 2.5,
+                     reduction: Reduction = "mean") -> torch.Tensor:
+    """Penalty ``Σ relu(|raw| − limit)²`` on a pose head's pre-activations.
+
+    A sigmoid/tanh output driven to its bound has no gradient left; on a flat loss (no pose
+    information) Adam's normalised steps still move the head, so without a restoring force
+    the outputs drift into saturation and stay there (a dead network). ``limit = 2.5`` keeps
+    every ``tanh`` below 0.987 and every sigmoid within [0.076, 0.924]
+    (:data:`jimnet.models.heads.SATURATION_LEVEL` is 0.99).
+
+    Parameters
+    ----------
+    raw : torch.Tensor, shape (B, 6) or (B, 4)
+        :func:`jimnet.models.heads.raw_outputs` of a stage.
+    limit : float
+    reduction : {"mean", "sum", "none"}
+    """
+    excess = torch.relu(raw.abs() - limit)
     return _reduce((excess * excess).sum(-1), reduction)
 
 

@@ -169,6 +169,18 @@ def pose_to_params(rotation: ArrayLike | torch.Tensor, shift: ArrayLike | torch.
     return np.concatenate([omega * scale, np.arctanh(t / bound)], axis=-1)
 
 
+def raw_outputs(params: torch.Tensor, rotation_param: RotationParam = "euler") -> torch.Tensor:
+    """The pre-activations behind each bounded output, matching :func:`saturation`:
+    ``logit(p)`` (euler, (B, 6)) or ``(|v|, u)`` (axis_angle, (B, 4)). Differentiable; what
+    :func:`jimnet.losses.saturation_guard` bounds."""
+    _check_param(rotation_param)
+    if rotation_param == "euler":
+        p = params.clamp(1e-7, 1 - 1e-7)
+        return torch.log(p) - torch.log1p(-p)
+    norm = torch.sqrt((params[..., 0:3] ** 2).sum(-1, keepdim=True) + 1e-12)
+    return torch.cat([norm, params[..., 3:6]], dim=-1)
+
+
 def saturation(params: torch.Tensor, rotation_param: RotationParam = "euler") -> torch.Tensor:
     """How close each bounded output is to its bound, in [0, 1] (1 = at the bound, no gradient).
 

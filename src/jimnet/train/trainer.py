@@ -54,11 +54,12 @@ from jimnet.losses import (
     cluster_cross_entropy,
     jimnet_3d_loss,
     masked_alignment_loss,
+    saturation_guard,
 )
 from jimnet.models import AlignmentOutput, GumNet, JimNet3D
 from jimnet.models.batchnorm import recalibrate_batchnorm
 from jimnet.models.checkpoint import model_from_checkpoint, model_to_checkpoint
-from jimnet.models.heads import SATURATION_LEVEL, RotationParam, saturation
+from jimnet.models.heads import SATURATION_LEVEL, RotationParam, raw_outputs, saturation
 from jimnet.models.layers import KERAS_BN_MOMENTUM
 from jimnet.train.clustering import cluster_features, reindex_labels
 from jimnet.train.curriculum import Curriculum, capture_range, copy_pair, residual_poses
@@ -133,7 +134,8 @@ class TrainConfig:
     bn_recalibration : int
         Batches of the BatchNorm recalibration after every training pass (0 = off, the paper).
     guard_weight : float
-        Weight of :func:`jimnet.losses.box_guard` on the final shift (0 = off, the paper).
+        Weight of the guards (0 = off, the paper): :func:`jimnet.losses.box_guard` on the final
+        shift and :func:`jimnet.losses.saturation_guard` on every pose head.
     curriculum : {"none", "self"}
         ``"self"``: in-basin copy pairs with a residual bound that grows with the measured
         capture range (needs ``wedge_loss`` "masked" or "none").
@@ -518,7 +520,9 @@ class Trainer(TrainingRun):
                 **masks)
             parts = {"total": total, **parts}
         if cfg.guard_weight:
-            parts["guard"] = box_guard(out.shift, shape)
+            param = self.model.config.rotation_param
+            parts["guard"] = box_guard(out.shift, shape) + sum(
+                saturation_guard(raw_outputs(st.params, param)) for st in out.stages)
             parts["total"] = parts["total"] + cfg.guard_weight * parts["guard"]
         return parts, out, truth
 
