@@ -32,8 +32,10 @@ from jimnet.models import warp
 CAPTURE_ROTATION = 0.3
 #: Shift residual (voxels, Euclidean) that counts as captured.
 CAPTURE_SHIFT = 1.0
-ANGLE_LADDER_DEG = (5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0)
-SHIFT_LADDER_VOX = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
+#: Probes start above what doing nothing already "captures" (the identity scores
+#: ‖ΔR‖_F = 2√2·sin(a/2) ≤ 0.3 up to 12.2°, and a shift error of the shift itself).
+ANGLE_LADDER_DEG = (15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 150.0, 180.0)
+SHIFT_LADDER_VOX = (2.0, 3.0, 4.0, 6.0, 8.0)
 
 
 def _unit_vectors(n: int, rng: np.random.Generator) -> np.ndarray:
