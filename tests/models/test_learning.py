@@ -21,7 +21,8 @@ def _in_basin_pairs(n: int, seed: int = 0):
     poses = [residual_poses(1, a, 2.0, rng, exact=True) for a in rng.uniform(12, 30, size=n)]
     rot = np.concatenate([p[0] for p in poses])
     shift = np.concatenate([p[1] for p in poses])
-    return src, warp(src, torch.from_numpy(rot).float(), torch.from_numpy(shift).float()), rot, shift
+    tgt = warp(src, torch.from_numpy(rot).float(), torch.from_numpy(shift).float())
+    return src, tgt, rot, shift
 
 
 def _step(model, opt, src, tgt):

@@ -20,6 +20,7 @@ from jimnet.train.curriculum import (
 )
 from jimnet.train.trainer import TrainConfig, Trainer
 
+
 @pytest.fixture(autouse=True)
 def _single_thread():
     """One intra-op thread: on a busy 2-core machine OpenMP spinning slows tiny 3D convs."""
@@ -93,7 +94,7 @@ def test_self_curriculum_epoch_logs_capture_range_saturation_and_resumes(tiny_st
     trainer = Trainer(particles, cfg, tmp_path / "run")
     (result,) = trainer.fit()
     assert result.residual_deg == 20.0 and result.residual_vox == 2.0
-    assert result.capture_deg in ANGLE_LADDER_DEG + (0.0,)
+    assert result.capture_deg in (*ANGLE_LADDER_DEG, 0.0)
     assert 0.0 <= result.saturated <= 1.0 and result.rotation_error is not None
     assert np.isfinite(result.losses["guard"])
     record = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
