@@ -115,3 +115,23 @@ def test_paper_faithful_config_and_curriculum_validation(tiny_star, tmp_path):
     with pytest.raises(JimnetInputError, match="masked"):
         Trainer(particles, TrainConfig(curriculum="self", wedge_loss="imputed", **TINY),
                 tmp_path / "x")
+
+
+def test_train_cli_curriculum_and_paper_faithful_options(tiny_star, tmp_path):
+    from typer.testing import CliRunner
+
+    from jimnet.cli.main import app
+
+    runner = CliRunner()
+    base = ["train", tiny_star, "--classes", "2", "--epochs", "1", "--width", "0.03",
+            "--batch-size", "4", "--no-tsne", "--device", "cpu", "--quiet"]
+    result = runner.invoke(app, [*base, "--out", str(tmp_path / "a"), "--curriculum", "self"])
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "a" / "metrics.jsonl").read_text().splitlines()[0])
+    assert record["capture_deg"] is not None and record["residual_deg"] == 20.0
+    result = runner.invoke(app, [*base, "--out", str(tmp_path / "b"), "--paper-faithful"])
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "b" / "config.json").read_text())
+    assert (config["rotation_param"], config["wedge_loss"]) == ("euler", "imputed")
+    result = runner.invoke(app, [*base, "--out", str(tmp_path / "c"), "--curriculum", "big"])
+    assert result.exit_code == 2 and "--curriculum" in result.stderr

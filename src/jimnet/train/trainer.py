@@ -110,8 +110,9 @@ class TrainConfig:
         Loss weights (cluster CE, fine regulariser L_R, coarse-stage alignment loss).
     use_tsne : bool
         t-SNE before the GMM (paper); ``False`` fits the GMM on raw features.
-    wedge_loss : {"imputed", "masked", "none"}
-        How the alignment loss treats missing wedges (tilt ranges from the STAR):
+    wedge_loss : {"masked", "imputed", "none"}
+        How the alignment loss treats missing wedges (tilt ranges from the STAR; default
+        masked):
         ``"imputed"`` = Gum-Net/Jim-Net imputation of the source's missing wedge with the
         target's coefficients (the paper); ``"masked"`` = ``1 − r²`` over the frequencies observed
         in both (no imputation; at low SNR imputation rewards poses that merely move the wedge,
@@ -157,7 +158,7 @@ class TrainConfig:
     lambda_r: float = 0.1
     coarse_weight: float = 1.0
     use_tsne: bool = True
-    wedge_loss: WedgeLoss = "imputed"
+    wedge_loss: WedgeLoss = "masked"
     seed: int = 0
     device: str = "auto"
     init: str | None = None
