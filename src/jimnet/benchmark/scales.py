@@ -153,7 +153,7 @@ SCALES: dict[str, Scale] = {
         estimate="45 minutes measured on an idle 2-core CPU for SNRs 100, 0.1, 0.05 and every "
         "method (longer on a busy machine)"),
     "gpu": Scale(
-        name="gpu", n_per_class=100, pairs_per_class=20, epochs=10, finetune_epochs=3,
+        name="gpu", n_per_class=100, pairs_per_class=20, epochs=8, finetune_epochs=2,
         lr=1e-4, finetune_lr=1e-5, cluster_epochs=10, width=0.5, batch_size=32,
         warmup_epochs=10, use_tsne=True, align=AlignParams(particle_radius=10.0),
         oracle=AlignParams(particle_radius=10.0), workers=16, chunk=4, sim_mode="tiltseries",
