@@ -190,8 +190,10 @@ def write_report(args, command: str, history: dict, wall: float, n_train: int, n
         axes[1].plot(ep, [r["pairs"]["10"] for r in rows], "s--", label=f"{name}, 10°")
     axes[0].set(xlabel="epoch", ylabel="capture range (°)",
                 title="copy capture range, unseen structures")
-    axes[1].axhline(2 * np.sqrt(2) * np.sin(np.deg2rad(10)), color="grey", lw=0.8)
-    axes[1].axhline(2 * np.sqrt(2) * np.sin(np.deg2rad(5)), color="grey", lw=0.8, ls="--")
+    axes[1].axhline(2 * np.sqrt(2) * np.sin(np.deg2rad(10)), color="grey", lw=0.8,
+                    label="identity, 20°")
+    axes[1].axhline(2 * np.sqrt(2) * np.sin(np.deg2rad(5)), color="grey", lw=0.8, ls="--",
+                    label="identity, 10°")
     axes[1].set(xlabel="epoch", ylabel="mean ‖ΔR‖_F", title="within-class pairs, residual a°")
     for ax in axes:
         ax.legend(fontsize=8)
