@@ -35,11 +35,11 @@ import numpy as np
 import torch
 
 from jimnet.evaluate.poses import relative_pose
+from jimnet.features import global_normalisation
 from jimnet.geometry import compose_poses, invert_pose, rotation_error_frobenius
 from jimnet.io import ParticleSet
 from jimnet.models import warp
 from jimnet.train.curriculum import capture_range, residual_poses
-from jimnet.train.data import global_normalisation
 from jimnet.train.trainer import TrainConfig, Trainer
 
 BEADS = Path("/work/shared/data/structures/coarse_beads")

@@ -19,9 +19,9 @@ from jimnet.benchmark.protocols import (
 )
 from jimnet.benchmark.scales import SCALES, get_scale
 from jimnet.errors import JimnetInputError
+from jimnet.features import Normalisation
 from jimnet.io import ParticleSet
 from jimnet.models import GumNet
-from jimnet.train.data import Normalisation
 
 
 def _rot_z(deg: float) -> np.ndarray:

@@ -34,8 +34,8 @@ from jimnet.align import AlignParams, AlignResult, WedgeLike, align_pairs
 from jimnet.errors import JimnetInputError
 from jimnet.evaluate import clustering_accuracy
 from jimnet.evaluate.poses import pair_pose_errors, relative_pose
+from jimnet.features import Normalisation
 from jimnet.io import ParticleSet, read_volume
-from jimnet.train.data import Normalisation
 
 __all__ = [
     "ClusterScores",

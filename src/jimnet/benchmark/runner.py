@@ -44,10 +44,11 @@ from jimnet.benchmark.protocols import (
 from jimnet.benchmark.report import write_report
 from jimnet.benchmark.results import BenchmarkResults, Unavailable
 from jimnet.benchmark.scales import Scale
+from jimnet.cluster import cluster_features
+from jimnet.device import resolve_device
 from jimnet.errors import JimnetInputError
 from jimnet.io import ParticleSet, atomic_output_dir, check_can_write
 from jimnet.simulate import SimulationConfig, load_structure, simulate_to_directory, snr_dirname
-from jimnet.train.clustering import cluster_features
 from jimnet.train.deepcluster import DeepClusterTrainer
 from jimnet.train.pica import PicaTrainer
 from jimnet.train.trainer import (
@@ -55,7 +56,6 @@ from jimnet.train.trainer import (
     MODEL_NAME,
     TrainConfig,
     Trainer,
-    resolve_device,
 )
 
 __all__ = ["METHODS", "NETWORKS", "NETWORK_CONFIGS", "ensure_datasets", "parse_methods",

@@ -4,51 +4,23 @@ from __future__ import annotations
 
 import math
 import time
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from jimnet.align import AlignParams, align_star
-from jimnet.cli.common import handle_input_errors, stage_progress, stdout_console
-from jimnet.errors import JimnetInputError
+from jimnet.align import align_star
+from jimnet.cli.common import (
+    AlignMethod,
+    handle_input_errors,
+    make_params,
+    stage_progress,
+    stdout_console,
+)
+from jimnet.device import resolve_device
 from jimnet.io import ParticleSet, check_can_write
-from jimnet.train.trainer import resolve_device
 
-__all__ = ["AlignMethod", "align_command", "make_params"]
-
-
-class AlignMethod(StrEnum):
-    """Alignment strategies."""
-
-    ht = "ht"
-    fa = "fa"
-    exhaustive = "exhaustive"
-
-
-def make_params(
-    angular_step: float,
-    final_step: float,
-    candidates: int,
-    max_freq: float,
-    max_shift_angst: float | None,
-    particle_radius_angst: float | None,
-    pixel_size: float,
-) -> AlignParams:
-    """AlignParams from CLI units (Å → voxels), with one-line errors."""
-    try:
-        return AlignParams(
-            angular_step=angular_step,
-            final_step=final_step,
-            n_candidates=candidates,
-            max_freq=max_freq,
-            max_shift=None if max_shift_angst is None else max_shift_angst / pixel_size,
-            particle_radius=(None if particle_radius_angst is None
-                             else particle_radius_angst / pixel_size),
-        )
-    except ValueError as exc:
-        raise JimnetInputError(str(exc)) from None
+__all__ = ["align_command"]
 
 
 @handle_input_errors

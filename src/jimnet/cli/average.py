@@ -22,8 +22,14 @@ from jimnet.average import (
     plot_fsc,
     wedge_weighted_average,
 )
-from jimnet.cli.align import AlignMethod, make_params
-from jimnet.cli.common import handle_input_errors, stage_progress, stdout_console
+from jimnet.cli.common import (
+    AlignMethod,
+    handle_input_errors,
+    make_params,
+    stage_progress,
+    stdout_console,
+)
+from jimnet.device import resolve_device
 from jimnet.errors import JimnetInputError
 from jimnet.geometry import invert_pose
 from jimnet.io import (
@@ -34,7 +40,6 @@ from jimnet.io import (
     write_particle_star,
     write_volume,
 )
-from jimnet.train.trainer import resolve_device
 from jimnet.transform import rigid_transform
 
 __all__ = ["average_command", "half_sets"]

@@ -13,8 +13,7 @@ from rich.console import Console
 
 from jimnet.benchmark.runner import METHODS, run_benchmark
 from jimnet.benchmark.scales import SCALES, get_scale
-from jimnet.cli.common import handle_input_errors, stage_progress, stdout_console
-from jimnet.cli.simulate import parse_snrs
+from jimnet.cli.common import handle_input_errors, parse_snrs, stage_progress, stdout_console
 from jimnet.io import check_can_write
 
 __all__ = ["benchmark_command"]

@@ -1,11 +1,14 @@
-"""Shared CLI helpers: the error-handling wrapper and the rich console."""
+"""Shared CLI helpers: the error-handling wrapper, the rich console and option parsers used by
+several commands."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import sys
 from collections.abc import Callable, Iterator
+from enum import StrEnum
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -20,9 +23,18 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from jimnet.align import AlignParams
 from jimnet.errors import JimnetInputError
 
-__all__ = ["EXIT_INPUT_ERROR", "handle_input_errors", "stage_progress", "stdout_console"]
+__all__ = [
+    "EXIT_INPUT_ERROR",
+    "AlignMethod",
+    "handle_input_errors",
+    "make_params",
+    "parse_snrs",
+    "stage_progress",
+    "stdout_console",
+]
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -77,3 +89,59 @@ def stage_progress(console: Console, *, quiet: bool = False) -> Iterator[Progres
             bar.update(tasks[stage], completed=done, total=total)
 
         yield callback
+
+
+def parse_snrs(values: list[str] | None) -> list[float]:
+    """``["0.1", "0.05,0.03"]`` → ``[0.1, 0.05, 0.03]`` (``inf`` allowed); default ``[0.1]``."""
+    if not values:
+        return [0.1]
+    out: list[float] = []
+    for value in values:
+        for item in value.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            try:
+                snr = float(item)
+            except ValueError:
+                raise JimnetInputError(f"--snr: not a number: {item!r}") from None
+            if math.isnan(snr) or not snr > 0:
+                raise JimnetInputError(f"--snr must be > 0 (or inf), got {item}")
+            out.append(snr)
+    if not out:
+        raise JimnetInputError("--snr: no value given")
+    if len(set(out)) != len(out):
+        raise JimnetInputError(f"--snr values must be distinct, got {out}")
+    return out
+
+
+class AlignMethod(StrEnum):
+    """Alignment strategies."""
+
+    ht = "ht"
+    fa = "fa"
+    exhaustive = "exhaustive"
+
+
+def make_params(
+    angular_step: float,
+    final_step: float,
+    candidates: int,
+    max_freq: float,
+    max_shift_angst: float | None,
+    particle_radius_angst: float | None,
+    pixel_size: float,
+) -> AlignParams:
+    """AlignParams from CLI units (Å → voxels), with one-line errors."""
+    try:
+        return AlignParams(
+            angular_step=angular_step,
+            final_step=final_step,
+            n_candidates=candidates,
+            max_freq=max_freq,
+            max_shift=None if max_shift_angst is None else max_shift_angst / pixel_size,
+            particle_radius=(None if particle_radius_angst is None
+                             else particle_radius_angst / pixel_size),
+        )
+    except ValueError as exc:
+        raise JimnetInputError(str(exc)) from None

@@ -14,13 +14,15 @@ import typer
 from rich.table import Table
 
 from jimnet.cli.common import handle_input_errors, stage_progress, stdout_console
-from jimnet.cli.predict import truth_metrics, write_prediction
+from jimnet.device import resolve_device
 from jimnet.errors import JimnetInputError
+from jimnet.evaluate.truth import truth_metrics
 from jimnet.io import ParticleSet, check_can_write
-from jimnet.predict import predict
+from jimnet.io.metrics import METRICS_NAME
+from jimnet.predict import predict, write_prediction
 from jimnet.simulate import PAPER_BENCHMARK, SimulationConfig, load_structure
 from jimnet.simulate.output import simulate_to_directory
-from jimnet.train.trainer import METRICS_NAME, TrainConfig, Trainer, resolve_device
+from jimnet.train.trainer import TrainConfig, Trainer
 
 __all__ = ["demo"]
 

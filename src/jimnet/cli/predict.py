@@ -5,58 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from jimnet.align import AlignParams
-from jimnet.average import compute_fsc, plot_fsc
 from jimnet.cli.common import handle_input_errors, stage_progress, stdout_console
+from jimnet.device import resolve_device
+from jimnet.distributed import finish, init_from_environment, rank_and_world
 from jimnet.errors import JimnetInputError
-from jimnet.evaluate import clustering_accuracy
-from jimnet.evaluate.figures import plot_central_slices, plot_embedding, plot_training_curves
-from jimnet.evaluate.poses import pair_pose_errors, random_same_class_pairs, relative_pose
-from jimnet.io import ParticleSet, atomic_output_dir, write_particle_star, write_volume
+from jimnet.evaluate.truth import truth_metrics
+from jimnet.io import ParticleSet
+from jimnet.io.metrics import METRICS_NAME
 from jimnet.models import JimNet3D, load_checkpoint, model_from_checkpoint
-from jimnet.predict import Prediction, model_normalisation, predict
-from jimnet.train.distributed import finish, init_from_environment, rank_and_world
-from jimnet.train.trainer import METRICS_NAME, resolve_device
+from jimnet.predict import Prediction, model_normalisation, predict, write_prediction
 
-__all__ = ["predict_command", "write_prediction"]
-
-
-def write_prediction(result: Prediction, particles: ParticleSet, out: Path, *,
-                     force: bool = False, metrics: Path | None = None) -> dict[int, float]:
-    """Write STAR, class averages, half maps, FSC CSVs and figures; returns Å per class."""
-    voxel = particles.pixel_size
-    resolutions: dict[int, float] = {}
-    with atomic_output_dir(out, force=force) as tmp:
-        star = particles.updated_star(out / "particles.star", rotations=result.rotations,
-                                      shifts=result.shifts, class_numbers=result.labels + 1)
-        star.particles["jimnetClassMCP"] = result.mcp_labels + 1
-        write_particle_star(tmp / "particles.star", star)
-        curves = {}
-        for cls in result.classes:
-            stem = f"class_{cls.number:03d}"
-            write_volume(tmp / f"{stem}.mrc", cls.average.numpy(), voxel)
-            if cls.half_maps is None:  # one member: no FSC
-                continue
-            for h, half in enumerate(cls.half_maps, start=1):
-                write_volume(tmp / f"{stem}_half{h}.mrc", half.numpy(), voxel)
-            fsc = compute_fsc(*cls.half_maps, voxel)
-            curves[f"class {cls.number}"] = fsc
-            resolutions[cls.number] = fsc.resolution
-            (tmp / f"fsc_{cls.number:03d}.csv").write_text(fsc.to_csv())
-        if result.classes:
-            plot_central_slices([c.average.numpy() for c in result.classes],
-                                [f"class {c.number}" for c in result.classes],
-                                tmp / "class_averages.png")
-            plot_fsc(curves, tmp / "fsc.png", title="half-map FSC")
-        plot_embedding(result.embedding, result.labels, tmp / "embedding.png")
-        if metrics is not None:
-            plot_training_curves(metrics, tmp / "training.png")
-    return resolutions
+__all__ = ["predict_command"]
 
 
 def _write_and_report(result: Prediction, particles: ParticleSet, out: Path, metrics: Path,
@@ -73,23 +37,6 @@ def _write_and_report(result: Prediction, particles: ParticleSet, out: Path, met
     if scores:
         console.print(", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
     console.print(f"outputs: {out}")
-
-
-def truth_metrics(result: Prediction, particles: ParticleSet, seed: int
-                  ) -> dict[str, float] | None:
-    """Clustering accuracy and pair pose errors against the STAR's true classes/poses."""
-    truth = particles.class_numbers()
-    if truth is None:
-        return None
-    out = {"accuracy_gmm": clustering_accuracy(truth - 1, result.labels).accuracy,
-           "accuracy_mcp": clustering_accuracy(truth - 1, result.mcp_labels).accuracy}
-    if "rlnAngleRot" in particles.table.columns:
-        pairs = random_same_class_pairs(result.labels, truth, 2000, np.random.default_rng(seed))
-        if len(pairs):
-            pred = relative_pose(result.rotations, result.shifts, pairs)
-            r_err, t_err = pair_pose_errors(*pred, *particles.poses(), pairs)
-            out.update(rotation_error=float(r_err.mean()), translation_error=float(t_err.mean()))
-    return out
 
 
 @handle_input_errors

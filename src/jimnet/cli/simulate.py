@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import shlex
 import sys
 from dataclasses import replace
@@ -20,7 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from jimnet.cli.common import handle_input_errors, stdout_console
+from jimnet.cli.common import handle_input_errors, parse_snrs, stdout_console
 from jimnet.errors import JimnetInputError
 from jimnet.simulate import (
     PAPER_BENCHMARK,
@@ -62,30 +61,6 @@ class SnrDefinition(StrEnum):
 
 
 _SHIPPED = ", ".join(f"{s.name} ({s.paper_id})" for s in SHIPPED_STRUCTURES)
-
-
-def parse_snrs(values: list[str] | None) -> list[float]:
-    """``["0.1", "0.05,0.03"]`` → ``[0.1, 0.05, 0.03]`` (``inf`` allowed); default ``[0.1]``."""
-    if not values:
-        return [0.1]
-    out: list[float] = []
-    for value in values:
-        for item in value.split(","):
-            item = item.strip()
-            if not item:
-                continue
-            try:
-                snr = float(item)
-            except ValueError:
-                raise JimnetInputError(f"--snr: not a number: {item!r}") from None
-            if math.isnan(snr) or not snr > 0:
-                raise JimnetInputError(f"--snr must be > 0 (or inf), got {item}")
-            out.append(snr)
-    if not out:
-        raise JimnetInputError("--snr: no value given")
-    if len(set(out)) != len(out):
-        raise JimnetInputError(f"--snr values must be distinct, got {out}")
-    return out
 
 
 @handle_input_errors

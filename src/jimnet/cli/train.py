@@ -10,11 +10,11 @@ import typer
 from rich.table import Table
 
 from jimnet.cli.common import handle_input_errors, stage_progress, stdout_console
+from jimnet.distributed import finish, init_from_environment, rank_and_world
 from jimnet.errors import JimnetInputError
 from jimnet.io import ParticleSet
 from jimnet.models.heads import ROTATION_PARAMS
 from jimnet.train.deepcluster import DeepClusterTrainer
-from jimnet.train.distributed import finish, init_from_environment, rank_and_world
 from jimnet.train.pica import PicaTrainer
 from jimnet.train.trainer import (
     CHECKPOINT_NAME,

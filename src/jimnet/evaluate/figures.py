@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from numpy.typing import NDArray
+
+from jimnet.io.metrics import read_metrics
 
 
 def _save(fig, path: Path) -> Path:
@@ -51,9 +52,7 @@ def plot_embedding(embedding: NDArray, labels: NDArray, path: Path) -> Path:
 
 def plot_training_curves(metrics_jsonl: Path, path: Path) -> Path | None:
     """Loss and (when logged) clustering accuracy per epoch from a run's ``metrics.jsonl``."""
-    if not metrics_jsonl.is_file():
-        return None
-    rows = [json.loads(line) for line in metrics_jsonl.read_text().splitlines() if line]
+    rows = read_metrics(metrics_jsonl)
     if not rows:
         return None
     epochs = [r["epoch"] for r in rows]

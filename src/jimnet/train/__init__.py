@@ -1,6 +1,5 @@
-"""Training: clustering step (t-SNE → GMM → Hungarian re-indexing) and pair samplers."""
+"""Training loops: Jim-Net/Gum-Net (pair matching), DeepCluster-3D and PICA-3D baselines."""
 
-from jimnet.train.clustering import cluster_features, reindex_labels
 from jimnet.train.pairs import within_cluster_pairs
 
-__all__ = ["cluster_features", "reindex_labels", "within_cluster_pairs"]
+__all__ = ["within_cluster_pairs"]

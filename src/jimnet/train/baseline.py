@@ -16,15 +16,15 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from jimnet.distributed import rank_and_world
 from jimnet.errors import JimnetInputError
 from jimnet.evaluate import clustering_accuracy
+from jimnet.features import classify_particles
 from jimnet.fourier import wedge_mask
 from jimnet.io import ParticleSet
 from jimnet.models import CNN3D, CNN3DConfig
 from jimnet.models.checkpoint import model_from_checkpoint
 from jimnet.train.augment import AugmentConfig, augment
-from jimnet.train.data import classify_particles
-from jimnet.train.distributed import rank_and_world
 from jimnet.train.trainer import EpochResult, TrainConfig, TrainingRun
 
 ProgressCallback = Callable[[str, int, int], None]

@@ -29,8 +29,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import normalized_mutual_info_score
 from torch import nn
 
+from jimnet.cluster import reindex_labels
 from jimnet.train.baseline import BaselineTrainer, batches_of
-from jimnet.train.clustering import reindex_labels
 from jimnet.train.trainer import EpochResult, _epoch_rng
 
 #: Maximum PCA dimension (Caron et al. use 256 on 2D features; 32–128 is plenty here).

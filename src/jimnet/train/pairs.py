@@ -1,8 +1,9 @@
-"""Within-cluster pair matching (METHOD.md §5.1 step 6)."""
+"""Within-cluster pair matching (METHOD.md §5.1 step 6) and the pairs' tilt ranges."""
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 from numpy.typing import ArrayLike, NDArray
 
 
@@ -37,3 +38,10 @@ def within_cluster_pairs(labels: ArrayLike, rng: np.random.Generator) -> NDArray
                 break
         targets[members] = members[perm]
     return np.stack([np.arange(len(lab)), targets], axis=1)
+
+
+def tilt_tensors(tilt_ranges: np.ndarray, indices: np.ndarray,
+                 device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-particle ``(tilt_min, tilt_max)`` tensors of shape (B,) in degrees."""
+    sel = torch.as_tensor(tilt_ranges[indices], dtype=torch.float32, device=device)
+    return sel[:, 0], sel[:, 1]

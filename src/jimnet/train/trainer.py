@@ -42,12 +42,17 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from jimnet.cluster import cluster_features, reindex_labels
+from jimnet.device import resolve_device
+from jimnet.distributed import barrier, rank_and_world, sum_across_ranks
 from jimnet.errors import JimnetInputError
 from jimnet.evaluate import clustering_accuracy
 from jimnet.evaluate.poses import pair_pose_errors
+from jimnet.features import Normalisation, classify_particles, global_normalisation
 from jimnet.fourier import wedge_mask
 from jimnet.geometry import rotation_error_frobenius
 from jimnet.io import ParticleSet
+from jimnet.io.metrics import METRICS_NAME
 from jimnet.losses import (
     alignment_loss,
     box_guard,
@@ -61,20 +66,8 @@ from jimnet.models.batchnorm import recalibrate_batchnorm
 from jimnet.models.checkpoint import model_from_checkpoint, model_to_checkpoint
 from jimnet.models.heads import SATURATION_LEVEL, RotationParam, raw_outputs, saturation
 from jimnet.models.layers import KERAS_BN_MOMENTUM
-from jimnet.train.clustering import cluster_features, reindex_labels
 from jimnet.train.curriculum import Curriculum, capture_range, copy_pair, residual_poses
-from jimnet.train.data import (
-    Normalisation,
-    classify_particles,
-    global_normalisation,
-    tilt_tensors,
-)
-from jimnet.train.distributed import (
-    barrier,
-    rank_and_world,
-    sum_across_ranks,
-)
-from jimnet.train.pairs import within_cluster_pairs
+from jimnet.train.pairs import tilt_tensors, within_cluster_pairs
 
 ModelName = Literal["jimnet", "gumnet", "deepcluster", "pica"]
 WedgeLoss = Literal["imputed", "masked", "none"]
@@ -83,7 +76,6 @@ CurriculumName = Literal["none", "self"]
 CURRICULA = ("none", "self")
 CHECKPOINT_NAME = "checkpoint.pt"
 MODEL_NAME = "model.pt"
-METRICS_NAME = "metrics.jsonl"
 
 
 @dataclass
@@ -194,20 +186,6 @@ class _ClassifyView(nn.Module):
 
     def forward(self, volume: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.model.classify(volume)
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` → CUDA when available, else CPU; an unknown or unavailable device is a one-line
-    :class:`~jimnet.errors.JimnetInputError`."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise JimnetInputError(f"--device: unknown device {name!r} (cpu, cuda, auto)") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise JimnetInputError("--device cuda requested but CUDA is not available")
-    return dev
 
 
 def build_model(config: TrainConfig, box_size: int) -> nn.Module:

@@ -1,6 +1,6 @@
 import numpy as np
 
-from jimnet.train import cluster_features, reindex_labels, within_cluster_pairs
+from jimnet.cluster import cluster_features, reindex_labels
 
 
 def test_reindex_is_stable_under_permutation_and_handles_empty_clusters():
@@ -13,18 +13,6 @@ def test_reindex_is_stable_under_permutation_and_handles_empty_clusters():
     out = reindex_labels(prev, cur, 4)
     assert len(np.unique(out)) == 2
     assert set(np.unique(out)) <= set(range(4))
-
-
-def test_pairs_stay_within_clusters_and_avoid_self_pairs():
-    rng = np.random.default_rng(1)
-    labels = rng.integers(0, 3, 50)
-    labels[0] = 7  # a singleton cluster pairs with itself
-    pairs = within_cluster_pairs(labels, np.random.default_rng(2))
-    np.testing.assert_array_equal(pairs[:, 0], np.arange(50))
-    np.testing.assert_array_equal(labels[pairs[:, 0]], labels[pairs[:, 1]])
-    assert pairs[0, 1] == 0
-    assert np.all(pairs[1:, 0] != pairs[1:, 1])
-    np.testing.assert_array_equal(np.sort(pairs[:, 1]), np.arange(50))  # each target once
 
 
 def test_cluster_features_separates_blobs_reproducibly():

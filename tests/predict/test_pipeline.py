@@ -4,10 +4,9 @@ import starfile
 from typer.testing import CliRunner
 
 from jimnet.cli.main import app
-from jimnet.cli.predict import write_prediction
 from jimnet.io import ParticleSet, read_volume
 from jimnet.models import load_model
-from jimnet.predict import predict
+from jimnet.predict import predict, write_prediction
 from jimnet.train.trainer import TrainConfig, Trainer
 
 
@@ -82,7 +81,7 @@ def test_two_process_torchrun_predict_matches_one_process(tiny_star, tiny_model,
 
 def test_a_one_member_cluster_gets_an_average_but_no_fsc(tiny_star, tiny_model, tmp_path,
                                                          monkeypatch):
-    import jimnet.predict as predict_module
+    import jimnet.predict.pipeline as predict_module
 
     def one_singleton(features, k, *, seed, use_tsne):
         labels = np.zeros(len(features), dtype=int)
@@ -104,7 +103,7 @@ def test_classical_refinement_recovers_the_poses_of_a_known_template(tiny_star):
 
     from jimnet.align import AlignParams
     from jimnet.geometry import rotation_error_frobenius
-    from jimnet.predict import _refine_members
+    from jimnet.predict.pipeline import _refine_members
     from tests.conftest import _blob_reference
 
     ps = ParticleSet.from_star(tiny_star)

@@ -1,4 +1,7 @@
-"""Streaming access to a particle set for training and inference (memory flat in N)."""
+"""Streaming access to a particle set: batches, global normalisation and the feature pass.
+
+Used by training, prediction and the benchmark protocols; memory stays flat in N.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from jimnet.distributed import gather_rows, rank_and_world, shard, sum_across_ranks
 from jimnet.io import ParticleSet
-from jimnet.train.distributed import gather_rows, rank_and_world, shard, sum_across_ranks
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class Normalisation:
 def global_normalisation(particles: ParticleSet, batch_size: int = 64) -> Normalisation:
     """Mean and std over all voxels of all particles, accumulated in float64 in index order.
 
-    Under a process group each rank sums its own :func:`~jimnet.train.distributed.shard` and the
+    Under a process group each rank sums its own :func:`~jimnet.distributed.shard` and the
     sums are added over the ranks (the values may then differ from one process's in the last
     bits).
     """
@@ -82,9 +85,3 @@ def iterate_batches(particles: ParticleSet, indices: Sequence[int] | np.ndarray,
     for start in range(0, len(idx), batch_size):
         yield particles.get_batch(idx[start:start + batch_size].tolist())
 
-
-def tilt_tensors(tilt_ranges: np.ndarray, indices: np.ndarray,
-                 device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-particle ``(tilt_min, tilt_max)`` tensors of shape (B,) in degrees."""
-    sel = torch.as_tensor(tilt_ranges[indices], dtype=torch.float32, device=device)
-    return sel[:, 0], sel[:, 1]

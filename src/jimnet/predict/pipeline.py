@@ -35,22 +35,16 @@ from torch import nn
 
 from jimnet.align import AlignParams, align_to_reference
 from jimnet.average import WedgeWeightedAverager
-from jimnet.geometry import invert_pose
-from jimnet.io import ParticleSet
-from jimnet.train.clustering import cluster_features
-from jimnet.train.data import (
+from jimnet.cluster import cluster_features
+from jimnet.distributed import broadcast_array, gather_rows, rank_and_world, shard, sum_across_ranks
+from jimnet.features import (
     Normalisation,
     classify_particles,
     global_normalisation,
     iterate_batches,
 )
-from jimnet.train.distributed import (
-    broadcast_array,
-    gather_rows,
-    rank_and_world,
-    shard,
-    sum_across_ranks,
-)
+from jimnet.geometry import invert_pose
+from jimnet.io import ParticleSet
 
 Progress = Callable[[str, int, int], None]
 
