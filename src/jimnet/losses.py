@@ -10,6 +10,8 @@
   (L_A, eq. 2), in 3D and 2D: the integral over the unit ball ``V`` of ``‖(Ax + s) − x‖²``.
 * :func:`identity_mask`, :func:`soft_inlier_score`, :func:`soft_inlier_loss` — WeakAlign's soft
   inlier count (eqs. 3–4), for the 2D model.
+* :func:`saturation_guard` — keeps a pose head's pre-activations out of saturation.
+* :func:`box_guard` — keeps the predicted shift from pushing the particle out of the box.
 * :func:`cluster_cross_entropy` — cross-entropy of the cluster head against GMM labels.
 * :func:`jimnet_3d_loss` — the total 3D loss of METHOD.md §4.5 with its parts.
 * :func:`warped_identity_mask`, :func:`jimnet_2d_loss` — the 2D loss of the authors' code
@@ -213,6 +215,56 @@ def rigid_regularization(rotation: torch.Tensor, shift: torch.Tensor, *,
     tr_a = torch.diagonal(rotation, dim1=-2, dim2=-1).sum(-1)
     loss = second / n * (2.0 * n - 2.0 * tr_a) + volume * (shift * shift).sum(-1)
     return _reduce(loss, reduction)
+
+
+def box_guard(shift: torch.Tensor, shape: Sequence[int], *, core: float = 0.125,
+              reduction: Reduction = "mean") -> torch.Tensor:
+    """Penalty on shifts that push the particle's core out of the box.
+
+    ``Σ_axes relu((|t_a| − (N_a/2 − core·N_a)) / (N_a/2))²``: zero while a ball of radius
+    ``core·N`` around the (centred) particle stays inside the box, growing quadratically beyond.
+    Rotations are about the box centre and cannot move the ball, so only the shift matters. Once
+    the source has left the box the alignment loss is flat (``r = 0``, no gradient: a dead
+    network); this term still pulls it back.
+
+    Parameters
+    ----------
+    shift : torch.Tensor, shape (B, 3)
+        zyx shifts in voxels.
+    shape : (D, H, W)
+    core : float
+        Core radius as a fraction of the edge (1/8: the guard starts at ±3N/8, ±12 voxels for
+        N = 32).
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    torch.Tensor, scalar (or (B,) with ``reduction="none"``)
+    """
+    n = torch.as_tensor([float(x) for x in shape], dtype=shift.dtype, device=shift.device)
+    excess = torch.relu(shift.abs() - (n / 2.0 - core * n)) / (n / 2.0)
+    return _reduce((excess * excess).sum(-1), reduction)
+
+
+def saturation_guard(raw: torch.Tensor, *, limit: float = 2.5,
+                     reduction: Reduction = "mean") -> torch.Tensor:
+    """Penalty ``Σ relu(|raw| − limit)²`` on a pose head's pre-activations.
+
+    A sigmoid/tanh output driven to its bound has no gradient left; on a flat loss (no pose
+    information) Adam's normalised steps still move the head, so without a restoring force
+    the outputs drift into saturation and stay there (a dead network). ``limit = 2.5`` keeps
+    every ``tanh`` below 0.987 and every sigmoid within [0.076, 0.924]
+    (:data:`jimnet.models.heads.SATURATION_LEVEL` is 0.99).
+
+    Parameters
+    ----------
+    raw : torch.Tensor, shape (B, 6) or (B, 4)
+        :func:`jimnet.models.heads.raw_outputs` of a stage.
+    limit : float
+    reduction : {"mean", "sum", "none"}
+    """
+    excess = torch.relu(raw.abs() - limit)
+    return _reduce((excess * excess).sum(-1), reduction)
 
 
 # --------------------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ def test_bad_input_is_one_line_exit_2(tmp_path, args, needle):
 def test_help_explains_units_outputs_and_scales():
     result = runner.invoke(app, ["benchmark", "--help"], terminal_width=200)
     assert result.exit_code == 0
-    text = " ".join(result.output.split())
+    text = " ".join(result.output.replace("│", " ").split())  # rich panel borders
     for needle in ("Frobenius", "dimensionless", "voxels", "alignment_S1_5LQW", "smoke", "cpu",
                    "paper", "45 minutes", "oracle"):
         assert needle in text, needle

@@ -109,7 +109,7 @@ def test_network_pair_poses_shapes(tiny_star):
 
 
 def test_scales():
-    assert set(SCALES) == {"smoke", "cpu", "paper"}
+    assert set(SCALES) == {"smoke", "cpu", "gpu", "paper"}
     cpu = get_scale("cpu")
     assert cpu.snrs == (100.0, 0.1, 0.05) and cpu.workers == 2
     paper = get_scale("paper")

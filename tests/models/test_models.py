@@ -4,6 +4,8 @@ import torch
 from jimnet.geometry import geodesic_angle_deg
 from jimnet.losses import jimnet_3d_loss
 from jimnet.models import AlignmentOutput, GumNet, GumNetConfig, JimNet3D, JimNet3DConfig
+from jimnet.models import gumnet as gumnet_module
+from jimnet.models import jimnet3d as jimnet3d_module
 from jimnet.models._common import scaled
 
 N = 32
@@ -38,7 +40,7 @@ def _gumnet_expected_params():
 
 
 def test_gumnet_full_width_parameter_count_matches_spec_table():
-    model = GumNet()
+    model = GumNet(**gumnet_module.PAPER_FAITHFUL)
     assert _n_params(model) == _gumnet_expected_params()  # ≈ 110 M
     assert model.trunk.out_size == 6 and model.trunk.out_channels == 512
     bn = model.trunk.bns[0][0]
@@ -124,8 +126,24 @@ def test_jimnet_shapes(width):
     assert rot.shape == (2, 3, 3) and shift.dtype.name == "float64"
 
 
+def test_default_heads_start_exactly_at_the_identity():
+    for model in (JimNet3D(width=0.125), GumNet(width=0.125)):
+        out = model(*_pair())
+        torch.testing.assert_close(out.rotation, torch.eye(3).expand(2, 3, 3))
+        torch.testing.assert_close(out.shift, torch.zeros(2, 3))
+        for stage in out.stages:
+            torch.testing.assert_close(stage.params, torch.zeros(2, 6))
+
+
+def test_paper_faithful_configs_are_the_legacy_checkpoint_defaults():
+    for module, config in ((jimnet3d_module, JimNet3DConfig), (gumnet_module, GumNetConfig)):
+        legacy = {k: v for k, v in config(**module.PAPER_FAITHFUL).to_dict().items()
+                  if k not in ("rotation_param", "max_shift", "fine_max_shift")}
+        assert config.from_dict(legacy).rotation_param == "euler"
+
+
 def test_fine_stage_identity_initialisation_returns_coarse_pose():
-    model = JimNet3D(width=0.125)
+    model = JimNet3D(width=0.125, **jimnet3d_module.PAPER_FAITHFUL)
     s, t = _pair()
     out = model(s, t, source_tilt=(-60.0, 60.0))
     torch.testing.assert_close(out.fine.params, torch.full((2, 6), 0.5))

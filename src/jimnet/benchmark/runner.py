@@ -58,7 +58,8 @@ from jimnet.train.trainer import (
     Trainer,
 )
 
-__all__ = ["METHODS", "NETWORKS", "ensure_datasets", "parse_methods", "run_benchmark"]
+__all__ = ["METHODS", "NETWORKS", "NETWORK_CONFIGS", "ensure_datasets", "parse_methods",
+           "run_benchmark"]
 
 #: Every ``--methods`` entry, in execution order within a dataset.
 METHODS: tuple[str, ...] = ("oracle", "ht", "fa", "gumnet", "jimnet", "jimnet-cluster",
@@ -66,6 +67,8 @@ METHODS: tuple[str, ...] = ("oracle", "ht", "fa", "gumnet", "jimnet", "jimnet-cl
 #: Methods trained at SNR 100 and fine-tuned on the other SNRs.
 NETWORKS: tuple[str, ...] = ("gumnet", "jimnet", "jimnet-cluster")
 BASE_SNR = 100.0
+#: ``--network-config`` values: jimnet's defaults or the paper-faithful networks.
+NETWORK_CONFIGS: tuple[str, ...] = ("default", "paper")
 N_CLASSES = len(STRUCTURES)
 
 Progress = Callable[[str, int, int], None]
@@ -184,6 +187,7 @@ class _Context:
     progress: Progress
     log: Log
     results: BenchmarkResults
+    network_config: str = "default"
 
     def train_config(self, kind: str, snr: float) -> TrainConfig:
         """The paper's schedule: from scratch at SNR 100, fine-tuned from it elsewhere."""
@@ -196,7 +200,8 @@ class _Context:
         else:
             epochs, lr = s.cluster_epochs, s.lr
         model = "jimnet" if kind == "jimnet-cluster" else kind
-        return TrainConfig(model=model, n_clusters=N_CLASSES, epochs=epochs, width=s.width,
+        make = TrainConfig.paper_faithful if self.network_config == "paper" else TrainConfig
+        return make(model=model, n_clusters=N_CLASSES, epochs=epochs, width=s.width,
                            batch_size=s.batch_size, lr=lr, warmup_epochs=s.warmup_epochs,
                            use_tsne=s.use_tsne, seed=self.seed, device=str(self.device),
                            init=init, cluster_only=kind == "jimnet-cluster")
@@ -325,6 +330,7 @@ def run_benchmark(
     progress: Progress | None = None,
     log: Log | None = None,
     command: str | None = None,
+    network_config: str = "default",
 ) -> BenchmarkResults:
     """Run the paper's protocols and write tables S1–S10, summaries and plots into ``out``.
 
@@ -352,6 +358,9 @@ def run_benchmark(
         ``out/benchmark.log``).
     command : str, optional
         Command line recorded in every output header.
+    network_config : {"default", "paper"}
+        Gum-Net/Jim-Net training configuration: jimnet's defaults (:class:`TrainConfig`) or
+        :meth:`TrainConfig.paper_faithful`.
 
     Returns
     -------
@@ -364,6 +373,9 @@ def run_benchmark(
     target = check_can_write(out, force)
     if seed < 0:
         raise JimnetInputError(f"--seed must be >= 0, got {seed}")
+    if network_config not in NETWORK_CONFIGS:
+        raise JimnetInputError(f"--network-config must be one of {', '.join(NETWORK_CONFIGS)}, "
+                               f"got {network_config!r}")
     progress = progress or (lambda stage, done, total: None)
     user_log = log or (lambda line: None)
     run_snrs = list(report_snrs)
@@ -372,7 +384,8 @@ def run_benchmark(
     run_snrs.sort(key=lambda s: not _is_base(s))  # stable: SNR 100 first, then as given
     meta = {
         "command": command, "seed": seed, "scale": scale.name, "sizes": scale.sizes(),
-        "methods": list(methods), "snrs": report_snrs, "device": device_description(dev),
+        "methods": list(methods), "snrs": report_snrs, "network_config": network_config,
+        "device": device_description(dev),
         "jimnet_version": jimnet.__version__, "torch_version": torch.__version__,
         "python_version": platform.python_version(),
         "started_utc": datetime.now(UTC).isoformat(timespec="seconds"), "paper_source": SOURCE,
@@ -388,7 +401,7 @@ def run_benchmark(
         meta["data"] = str(root if data is not None else target / "data")
         datasets = ensure_datasets(root, run_snrs, scale, seed, progress, log)
         meta["datasets"] = {f"{snr:g}": _dataset_record(d) for snr, d in datasets.items()}
-        ctx = _Context(scale, seed, dev, tmp / "runs", progress, log, results)
+        ctx = _Context(scale, seed, dev, tmp / "runs", progress, log, results, network_config)
         total = sum(len(methods) if any(math.isclose(s, r) for r in report_snrs)
                     else sum(m in NETWORKS for m in methods) for s in run_snrs)
         done = 0

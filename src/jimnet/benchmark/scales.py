@@ -152,6 +152,14 @@ SCALES: dict[str, Scale] = {
         snrs=(100.0, 0.1, 0.05),
         estimate="45 minutes measured on an idle 2-core CPU for SNRs 100, 0.1, 0.05 and every "
         "method (longer on a busy machine)"),
+    "gpu": Scale(
+        name="gpu", n_per_class=100, pairs_per_class=20, epochs=8, finetune_epochs=2,
+        lr=1e-4, finetune_lr=1e-5, cluster_epochs=10, width=0.5, batch_size=32,
+        warmup_epochs=10, use_tsne=True, align=AlignParams(particle_radius=10.0),
+        oracle=AlignParams(particle_radius=10.0), workers=16, chunk=4, sim_mode="tiltseries",
+        snrs=(100.0, 0.1, 0.05),
+        estimate="sized for ≤ 10 min of one large GPU + 16 cores for the networks and H-T "
+        "(benchmarks/paper_run_gpu.sh; an estimate from CPU timings, not yet run on a GPU)"),
     "paper": Scale(
         name="paper", n_per_class=500, pairs_per_class=100, epochs=100, finetune_epochs=20,
         lr=1e-5, finetune_lr=1e-6, cluster_epochs=100, width=1.0, batch_size=32,

@@ -24,6 +24,7 @@ class ScaleName(StrEnum):
 
     smoke = "smoke"
     cpu = "cpu"
+    gpu = "gpu"
     paper = "paper"
 
 
@@ -34,10 +35,11 @@ _SCALE_HELP = "; ".join(
 
 
 def _command(out: Path, data: Path | None, methods: list[str] | None, scale: str,
-             snr: list[str] | None, seed: int, device: str, force: bool) -> str:
+             snr: list[str] | None, seed: int, device: str, force: bool,
+             network_config: str = "default") -> str:
     """The command line as it would reproduce this run (every option explicit)."""
     args = ["jimnet", "benchmark", "--out", str(out), "--scale", scale, "--seed", str(seed),
-            "--device", device]
+            "--device", device, "--network-config", network_config]
     if data is not None:
         args += ["--data", str(data)]
     if methods:
@@ -84,6 +86,11 @@ def benchmark_command(
     seed: Annotated[int, typer.Option(help="Seed of the simulation and every training run.")
                     ] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    network_config: Annotated[str, typer.Option(
+        "--network-config", help="Gum-Net/Jim-Net training configuration: 'default' (jimnet's "
+        "defaults: bounded axis-angle heads starting at the identity, BatchNorm recalibration, "
+        "guards, masked loss) or 'paper' (the paper-faithful networks and schedule settings).")
+    ] = "default",
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars or log lines.")
                      ] = False,
@@ -100,12 +107,14 @@ def benchmark_command(
     check_can_write(out, force)
     console = stdout_console()
     preset = get_scale(scale.value)
-    command = _command(out, data, methods, scale.value, snr, seed, device, force)
+    command = _command(out, data, methods, scale.value, snr, seed, device, force,
+                       network_config)
     with stage_progress(console, quiet=quiet) as progress:
         results = run_benchmark(
             out, scale=preset, methods=methods, snrs=parse_snrs(snr) if snr else None,
             data=data, seed=seed, device=device, force=force, progress=progress,
-            log=None if quiet else _printer(console), command=command)
+            log=None if quiet else _printer(console), command=command,
+            network_config=network_config)
     if not quiet:
         for name in ("alignment_summary.md", "clustering_summary.md"):
             _printer(console)((out / name).read_text(encoding="utf-8"))

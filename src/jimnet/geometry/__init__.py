@@ -20,6 +20,7 @@ from jimnet.geometry.metrics import (
     translation_error_voxels,
 )
 from jimnet.geometry.pose import compose_poses, invert_pose, random_rotations
+from jimnet.geometry.rotvec import matrix_to_rotvec, rotvec_to_matrix
 
 __all__ = [
     "aitom_euler_to_matrix",
@@ -28,11 +29,13 @@ __all__ = [
     "geodesic_angle_deg",
     "invert_pose",
     "matrix_to_aitom_euler",
+    "matrix_to_rotvec",
     "matrix_xyz_to_relion_euler",
     "random_rotations",
     "relion_euler_to_matrix_xyz",
     "relion_to_aitom_euler",
     "rotation_error_frobenius",
+    "rotvec_to_matrix",
     "translation_error_voxels",
     "xyz_to_zyx_matrix",
     "zyx_to_xyz_matrix",

@@ -34,7 +34,13 @@ from jimnet.models._common import (
     maybe_impute,
     scaled,
 )
-from jimnet.models.heads import HeadInit, RigidParamHead, params_to_pose, voxel_to_normalised_shift
+from jimnet.models.heads import (
+    HeadInit,
+    RigidParamHead,
+    RotationParam,
+    params_to_pose,
+    voxel_to_normalised_shift,
+)
 from jimnet.models.imputation import ImputationMode, TiltRange
 from jimnet.models.layers import KERAS_BN_EPS, KERAS_BN_MOMENTUM, SpectralPool, feature_l2_norm
 from jimnet.models.layers.correlation import global_correlation
@@ -61,7 +67,11 @@ class GumNetConfig:
     dense_units : int
         Units of the two linear dense layers.
     head_init : {"gumnet", "identity", "default"}
-        Last-layer initialisation (Gum-Net: W = 0, b ~ U[−0.5, 0.5)).
+        Last-layer initialisation (default: exact identity; Gum-Net: W = 0, b ~ U[−0.5, 0.5)).
+    rotation_param : {"axis_angle", "euler"}
+        Pose parameterisation (:mod:`jimnet.models.heads`; Gum-Net: euler).
+    max_shift : float, optional
+        Shift bound in voxels (default N/4 for axis-angle, N/2 for euler).
     bn_per_branch : bool
         ``True`` gives the source and target trunks separate BatchNorm layers (what the Keras code
         actually builds: its convs are shared, its BN layers are not); ``False`` (default) shares
@@ -71,7 +81,7 @@ class GumNetConfig:
     sphere : bool
         Restrict observed masks to the Fourier sphere ``|k| ≤ 0.5``.
     bn_momentum, bn_eps : float
-        BatchNorm settings in PyTorch terms (Keras defaults 0.01, 1e-3).
+        BatchNorm settings in PyTorch terms (default momentum 0.1; Keras: 0.01, eps 1e-3).
     """
 
     width: float = 1.0
@@ -80,11 +90,13 @@ class GumNetConfig:
     pool_sizes: tuple[tuple[int, int], ...] = ((26, 22), (18, 15), (12, 10), (8, 7))
     head_channels: int = 1024
     dense_units: int = 2000
-    head_init: HeadInit = "gumnet"
+    head_init: HeadInit = "identity"
+    rotation_param: RotationParam = "axis_angle"
+    max_shift: float | None = None
     bn_per_branch: bool = False
     imputation: ImputationMode = "gumnet"
     sphere: bool = True
-    bn_momentum: float = KERAS_BN_MOMENTUM
+    bn_momentum: float = 0.1
     bn_eps: float = KERAS_BN_EPS
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,7 +104,15 @@ class GumNetConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GumNetConfig:
-        return config_from_dict(cls, data)
+        # Checkpoints written before these fields existed used the paper's parameterisation.
+        return config_from_dict(cls, {**LEGACY_FIELDS, **data})
+
+
+#: Overrides that give the paper's Gum-Net (random head bias, sigmoid ZYZ Euler, ±N/2 shifts,
+#: Keras BatchNorm momentum).
+PAPER_FAITHFUL: dict[str, Any] = {"head_init": "gumnet", "rotation_param": "euler",
+                                  "bn_momentum": KERAS_BN_MOMENTUM}
+LEGACY_FIELDS: dict[str, Any] = {"rotation_param": "euler"}
 
 
 class GumNetTrunk(nn.Module):
@@ -172,7 +192,7 @@ class GumNet(nn.Module):
         flat = hc * (n - 4) ** 3
         du = scaled(cfg.dense_units, cfg.width)
         self.dense = nn.Sequential(nn.Linear(2 * flat, du), nn.Linear(du, du))  # linear, as Gum-Net
-        self.head = RigidParamHead(du, init=cfg.head_init)
+        self.head = RigidParamHead(du, init=cfg.head_init, rotation_param=cfg.rotation_param)
         keras_init_(self)
 
     def forward(self, source: torch.Tensor, target: torch.Tensor, *,
@@ -187,7 +207,7 @@ class GumNet(nn.Module):
         h = torch.cat([self.reg_ab(c_ab).flatten(1), self.reg_ba(c_ba).flatten(1)], dim=1)
         params = self.head(self.dense(h))
         shape = tuple(s.shape[-3:])
-        rotation, shift = params_to_pose(params, shape)
+        rotation, shift = params_to_pose(params, shape, cfg.rotation_param, cfg.max_shift)
         warped = warp(s, rotation, shift)
         output = maybe_impute(warped, t, rotation, source_tilt, target_tilt, cfg.imputation,
                               cfg.sphere)

@@ -47,7 +47,14 @@ from jimnet.models._common import (
     round_half_up,
     scaled,
 )
-from jimnet.models.heads import HeadInit, RigidParamHead, params_to_pose, voxel_to_normalised_shift
+from jimnet.models.heads import (
+    HeadInit,
+    RigidParamHead,
+    RotationParam,
+    params_to_pose,
+    shift_bound,
+    voxel_to_normalised_shift,
+)
 from jimnet.models.imputation import ImputationMode, TiltRange
 from jimnet.models.layers import (
     KERAS_BN_EPS,
@@ -103,7 +110,15 @@ class JimNet3DConfig:
     coarse_bidirectional : bool
         Use both correlation directions in the coarse stage (Gum-Net does).
     coarse_init, fine_init : {"gumnet", "identity", "default"}
-        Pose-head initialisation (coarse: Gum-Net's; fine: exact identity).
+        Pose-head initialisation (default: both exactly the identity; the paper: Gum-Net's
+        random bias for the coarse stage).
+    rotation_param : {"axis_angle", "euler"}
+        Pose parameterisation of both stages (:mod:`jimnet.models.heads`): bounded axis-angle
+        and tanh shifts (default), or the paper's sigmoid ZYZ Euler angles and ±N/2 shifts.
+    max_shift : float, optional
+        Coarse-stage shift bound in voxels (default N/4 for axis-angle, N/2 for euler).
+    fine_max_shift : float, optional
+        Fine-stage shift bound (default half the coarse bound for axis-angle, N/2 for euler).
     mcp_tap_channels, mcp_features : int
         M_CP per-tap conv width and penultimate (GMM feature) size.
     imputation : {"gumnet", "constrained", "none"}
@@ -111,7 +126,8 @@ class JimNet3DConfig:
     sphere : bool
         Restrict observed masks to ``|k| ≤ 0.5`` cycles/voxel.
     bn_momentum, bn_eps : float
-        BatchNorm settings in PyTorch terms (Keras defaults).
+        BatchNorm settings in PyTorch terms (default momentum 0.1; the paper's Keras
+        momentum 0.01 leaves eval-mode statistics far behind a short run's weights).
     """
 
     width: float = 1.0
@@ -134,13 +150,16 @@ class JimNet3DConfig:
     coarse_correlation_norm: Normalization = "l2"
     fine_correlation_norm: Normalization = "relu_l2"
     coarse_bidirectional: bool = True
-    coarse_init: HeadInit = "gumnet"
+    coarse_init: HeadInit = "identity"
     fine_init: HeadInit = "identity"
+    rotation_param: RotationParam = "axis_angle"
+    max_shift: float | None = None
+    fine_max_shift: float | None = None
     mcp_tap_channels: int = 64
     mcp_features: int = 128
     imputation: ImputationMode = "gumnet"
     sphere: bool = True
-    bn_momentum: float = KERAS_BN_MOMENTUM
+    bn_momentum: float = 0.1
     bn_eps: float = KERAS_BN_EPS
 
     def to_dict(self) -> dict[str, Any]:
@@ -148,7 +167,24 @@ class JimNet3DConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JimNet3DConfig:
-        return config_from_dict(cls, data)
+        # Checkpoints written before these fields existed used the paper's parameterisation.
+        return config_from_dict(cls, {**LEGACY_FIELDS, **data})
+
+    def stage_shift_bounds(self) -> tuple[float, float]:
+        """Shift bounds (voxels) of the coarse and fine stages."""
+        shape = (self.input_size,) * 3
+        coarse = float(shift_bound(shape, self.rotation_param, self.max_shift)[0])
+        if self.fine_max_shift is not None or self.rotation_param == "euler":
+            return coarse, float(shift_bound(shape, self.rotation_param,
+                                             self.fine_max_shift)[0])
+        return coarse, coarse / 2.0
+
+
+#: Overrides that give the paper's network (Gum-Net coarse init, ZYZ Euler + sigmoid heads with
+#: ±N/2 shifts, Keras BatchNorm momentum).
+PAPER_FAITHFUL: dict[str, Any] = {"coarse_init": "gumnet", "rotation_param": "euler",
+                                  "bn_momentum": KERAS_BN_MOMENTUM}
+LEGACY_FIELDS: dict[str, Any] = {"rotation_param": "euler"}
 
 
 def _pool_sizes(size: int, ratio: float, trunc_ratio: float) -> tuple[int, int]:
@@ -257,7 +293,7 @@ class CoarseRegressor(nn.Module):
         du = scaled(cfg.coarse_dense, cfg.width)
         act: list[nn.Module] = [nn.ReLU()] if cfg.coarse_dense_activation else []
         self.dense = nn.Sequential(nn.Linear(flat, du), *act, nn.Linear(du, du), *act)
-        self.head = RigidParamHead(du, init=cfg.coarse_init)
+        self.head = RigidParamHead(du, init=cfg.coarse_init, rotation_param=cfg.rotation_param)
 
     def forward(self, fa: torch.Tensor, fb: torch.Tensor) -> torch.Tensor:
         feats = [self.convs[0](self.correlation(fa, fb)).flatten(1)]
@@ -286,7 +322,7 @@ class FineRegressor(nn.Module):
                                    conv_bn_relu(c1, c2, **kw), conv_bn_relu(c2, c3, **kw))
         du = scaled(cfg.fine_dense, cfg.width)
         self.dense = nn.Sequential(nn.Linear(c3 * final ** 3, du), nn.ReLU())
-        self.head = RigidParamHead(du, init=cfg.fine_init)
+        self.head = RigidParamHead(du, init=cfg.fine_init, rotation_param=cfg.rotation_param)
 
     def forward(self, fa: torch.Tensor, fb: torch.Tensor) -> torch.Tensor:
         return self.head(self.dense(self.convs(self.correlation(fa, fb)).flatten(1)))
@@ -359,8 +395,9 @@ class JimNet3D(nn.Module):
         # Coarse stage (FE1 on both; M_CP reads FE1's taps of the source only).
         fs1, taps = self.fe1(s[:, None])
         ft1, _ = self.fe1(t[:, None])
+        bound1, bound2 = cfg.stage_shift_bounds()
         p1 = self.coarse(fs1, ft1)
-        r1, t1 = params_to_pose(p1, shape)
+        r1, t1 = params_to_pose(p1, shape, cfg.rotation_param, bound1)
         g1 = warp(s, r1, t1)
         coarse_output = maybe_impute(g1, t, r1, source_tilt, target_tilt, cfg.imputation,
                                      cfg.sphere)
@@ -369,7 +406,7 @@ class JimNet3D(nn.Module):
         fs3, _ = self.fe3(g1[:, None])
         ft3, _ = self.fe3(t[:, None])
         p2 = self.fine(fs3, ft3)
-        r2, t2 = params_to_pose(p2, shape)
+        r2, t2 = params_to_pose(p2, shape, cfg.rotation_param, bound2)
 
         # Compose T = T2 ∘ T1 and warp the original source once.
         rotation, shift = compose_poses(r2, t2, r1, t1)

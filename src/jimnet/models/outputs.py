@@ -15,7 +15,9 @@ class StagePose:
     Attributes
     ----------
     params : torch.Tensor, shape (B, 6)
-        Raw sigmoid outputs in (0, 1) (three ZYZ-angle parameters, three shift parameters).
+        The pose head's outputs (three rotation, three shift parameters): sigmoid values in
+        (0, 1) for ``rotation_param="euler"``, raw values for ``"axis_angle"``
+        (:func:`jimnet.models.heads.params_to_pose`).
     rotation : torch.Tensor, shape (B, 3, 3)
         zyx rotation of the stage (:func:`jimnet.models.heads.params_to_pose`).
     shift : torch.Tensor, shape (B, 3)

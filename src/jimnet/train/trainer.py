@@ -7,9 +7,16 @@ One epoch of ``model="jimnet"``:
 3. Hungarian re-indexing of the labels against the previous epoch;
 4. warm start of M_CP's last layer on the cached features (``warmup_epochs`` passes);
 5. within-cluster pair matching (every particle once as source, once as target, no self-pairs);
-6. one joint training pass: ``L_align + L_align(coarse) + λ_R·L_R + α·CE``.
+6. one joint training pass: ``L_align + L_align(coarse) + λ_R·L_R + α·CE`` (+ the box guard);
+7. BatchNorm recalibration (running statistics re-estimated with the final weights, so the next
+   feature pass, the saved model and ``predict`` run the network that was trained);
+8. with ``curriculum="self"``: the capture range is measured and the residual bound widened.
 
 ``model="gumnet"`` pairs particles at random and trains on the alignment loss only.
+
+With ``curriculum="self"`` the alignment pairs are each particle and a copy of it re-posed by a
+bounded residual (:mod:`jimnet.train.curriculum`), instead of within-cluster/random pairs.
+``TrainConfig.paper_faithful()`` gives the paper's configuration.
 
 Every random step draws from generators seeded by ``(seed, epoch)``, so a run resumed from the
 checkpoint of epoch ``e`` continues exactly as the uninterrupted run would.
@@ -41,23 +48,32 @@ from jimnet.errors import JimnetInputError
 from jimnet.evaluate import clustering_accuracy
 from jimnet.evaluate.poses import pair_pose_errors
 from jimnet.features import Normalisation, classify_particles, global_normalisation
-from jimnet.fourier import common_wedge_mask
+from jimnet.fourier import wedge_mask
+from jimnet.geometry import rotation_error_frobenius
 from jimnet.io import ParticleSet
 from jimnet.io.metrics import METRICS_NAME
 from jimnet.losses import (
     alignment_loss,
+    box_guard,
     cluster_cross_entropy,
     jimnet_3d_loss,
     masked_alignment_loss,
+    saturation_guard,
 )
 from jimnet.models import AlignmentOutput, GumNet, JimNet3D
+from jimnet.models.batchnorm import recalibrate_batchnorm
 from jimnet.models.checkpoint import model_from_checkpoint, model_to_checkpoint
+from jimnet.models.heads import SATURATION_LEVEL, RotationParam, raw_outputs, saturation
+from jimnet.models.layers import KERAS_BN_MOMENTUM
+from jimnet.train.curriculum import Curriculum, capture_range, copy_pair, residual_poses
 from jimnet.train.jimnet_epoch import clustering_step, epoch_rng, warm_start_classifier
 from jimnet.train.pairs import tilt_tensors
 
 ModelName = Literal["jimnet", "gumnet", "deepcluster", "pica"]
 WedgeLoss = Literal["imputed", "masked", "none"]
 WEDGE_LOSSES = ("imputed", "masked", "none")
+CurriculumName = Literal["none", "self"]
+CURRICULA = ("none", "self")
 CHECKPOINT_NAME = "checkpoint.pt"
 MODEL_NAME = "model.pt"
 
@@ -86,8 +102,9 @@ class TrainConfig:
         Loss weights (cluster CE, fine regulariser L_R, coarse-stage alignment loss).
     use_tsne : bool
         t-SNE before the GMM (paper); ``False`` fits the GMM on raw features.
-    wedge_loss : {"imputed", "masked", "none"}
-        How the alignment loss treats missing wedges (tilt ranges from the STAR):
+    wedge_loss : {"masked", "imputed", "none"}
+        How the alignment loss treats missing wedges (tilt ranges from the STAR; default
+        masked):
         ``"imputed"`` = Gum-Net/Jim-Net imputation of the source's missing wedge with the
         target's coefficients (the paper); ``"masked"`` = ``1 − r²`` over the frequencies observed
         in both (no imputation; at low SNR imputation rewards poses that merely move the wedge,
@@ -100,6 +117,25 @@ class TrainConfig:
     cluster_only : bool
         Jim-Net trained with its clustering branch only (cross-entropy on the GMM labels, no
         alignment losses): the "Jim-Net (cluster)" ablation of METHOD.md §6.3.
+    rotation_param : {"axis_angle", "euler"}
+        Pose parameterisation of the network (:mod:`jimnet.models.heads`; paper: euler).
+    head_init : {"identity", "gumnet", "default"}
+        Initialisation of the (coarse) pose head (paper: gumnet; the fine head is always the
+        identity).
+    bn_momentum : float
+        BatchNorm momentum (PyTorch terms; paper/Keras: 0.01).
+    bn_recalibration : int
+        Batches of the BatchNorm recalibration after every training pass (0 = off, the paper).
+    guard_weight : float
+        Weight of the guards (0 = off, the paper): :func:`jimnet.losses.box_guard` on the final
+        shift and :func:`jimnet.losses.saturation_guard` on every pose head.
+    curriculum : {"none", "self"}
+        ``"self"``: in-basin copy pairs with a residual bound that grows with the measured
+        capture range (needs ``wedge_loss`` "masked" or "none").
+    curriculum_start_deg, curriculum_start_shift, curriculum_growth : float
+        Initial residual bound (degrees, voxels) and its growth factor over the capture range.
+    capture_probes : int
+        Particles used to measure the capture range after each epoch (curriculum only).
     """
 
     model: ModelName = "jimnet"
@@ -114,11 +150,31 @@ class TrainConfig:
     lambda_r: float = 0.1
     coarse_weight: float = 1.0
     use_tsne: bool = True
-    wedge_loss: WedgeLoss = "imputed"
+    wedge_loss: WedgeLoss = "masked"
     seed: int = 0
     device: str = "auto"
     init: str | None = None
     cluster_only: bool = False
+    rotation_param: RotationParam = "axis_angle"
+    head_init: str = "identity"
+    bn_momentum: float = 0.1
+    bn_recalibration: int = 8
+    guard_weight: float = 1.0
+    curriculum: CurriculumName = "none"
+    curriculum_start_deg: float = 20.0
+    curriculum_start_shift: float = 2.0
+    curriculum_growth: float = 1.5
+    capture_probes: int = 8
+
+    @classmethod
+    def paper_faithful(cls, **overrides: object) -> TrainConfig:
+        """The paper's configuration (Gum-Net head init, ZYZ Euler + sigmoid heads with ±N/2
+        shifts, Keras BatchNorm momentum without recalibration, imputed loss, no guard, no
+        curriculum); keyword overrides on top."""
+        paper = {"rotation_param": "euler", "head_init": "gumnet",
+                 "bn_momentum": KERAS_BN_MOMENTUM, "bn_recalibration": 0, "guard_weight": 0.0,
+                 "wedge_loss": "imputed", "curriculum": "none"}
+        return cls(**{**paper, **overrides})
 
 
 class _ClassifyView(nn.Module):
@@ -137,9 +193,11 @@ def build_model(config: TrainConfig, box_size: int) -> nn.Module:
     if config.init:
         ckpt = torch.load(config.init, map_location="cpu", weights_only=True)
         return model_from_checkpoint(ckpt.get("model_checkpoint", ckpt))
+    common = {"width": config.width, "input_size": box_size,
+              "rotation_param": config.rotation_param, "bn_momentum": config.bn_momentum}
     if config.model == "jimnet":
-        return JimNet3D(width=config.width, n_clusters=config.n_clusters, input_size=box_size)
-    return GumNet(width=config.width, input_size=box_size)
+        return JimNet3D(n_clusters=config.n_clusters, coarse_init=config.head_init, **common)
+    return GumNet(head_init=config.head_init, **common)
 
 
 def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -165,6 +223,11 @@ class EpochResult:
     accuracy_mcp: float | None = None
     rotation_error: float | None = None
     translation_error: float | None = None
+    saturated: float | None = None
+    capture_deg: float | None = None
+    capture_vox: float | None = None
+    residual_deg: float | None = None
+    residual_vox: float | None = None
 
 
 class TrainingRun:
@@ -186,6 +249,7 @@ class TrainingRun:
     labels: np.ndarray | None = None
     epoch: int = 0
     norm: Normalisation | None = None
+    _saturation: float | None = None
 
     def __init__(self, particles: ParticleSet, config: TrainConfig, out_dir: str | os.PathLike,
                  *, progress: Callable[[str, int, int], None] | None = None) -> None:
@@ -227,6 +291,7 @@ class TrainingRun:
             "labels": None if self.labels is None else torch.from_numpy(self.labels),
             "normalisation": None if self.norm is None else [self.norm.mean, self.norm.std],
             "train_config": json.dumps(asdict(self.config)),
+            "run_state": json.dumps(self.run_state()),
         }
         extra = {"normalisation": state["normalisation"], "epoch": self.epoch,
                  "n_clusters": self.config.n_clusters, "model": self.config.model}
@@ -249,7 +314,15 @@ class TrainingRun:
         self.labels = None if state["labels"] is None else state["labels"].numpy()
         self.norm = None if state["normalisation"] is None else Normalisation(
             *state["normalisation"])
+        self.load_run_state(json.loads(state.get("run_state") or "{}"))
         return self.epoch
+
+    def run_state(self) -> dict:
+        """Plain data a subclass needs to resume exactly (saved in the checkpoint)."""
+        return {}
+
+    def load_run_state(self, state: dict) -> None:
+        """Restore what :meth:`run_state` returned."""
 
     def _batch(self, indices: np.ndarray) -> torch.Tensor:
         """Normalised volumes ``particles[indices]``, shape (B, N, N, N), on the device."""
@@ -302,11 +375,30 @@ class Trainer(TrainingRun):
         if config.wedge_loss not in WEDGE_LOSSES:
             raise JimnetInputError(f"wedge_loss must be one of {', '.join(WEDGE_LOSSES)}, "
                                    f"got {config.wedge_loss!r}")
+        if config.curriculum not in CURRICULA:
+            raise JimnetInputError(f"curriculum must be one of {', '.join(CURRICULA)}, "
+                                   f"got {config.curriculum!r}")
+        if config.curriculum == "self" and config.wedge_loss == "imputed":
+            raise JimnetInputError("curriculum 'self' re-poses a copy of the source, whose "
+                                   "missing wedge is rotated: use wedge_loss 'masked' or 'none'")
+        if config.bn_recalibration < 0 or config.guard_weight < 0:
+            raise JimnetInputError("bn_recalibration and guard_weight must be ≥ 0")
         super().__init__(particles, config, out_dir, progress=progress)
         self.true_poses = particles.poses() if "rlnAngleRot" in particles.table.columns else None
+        self.curriculum = Curriculum(
+            config.curriculum_start_deg, config.curriculum_start_shift,
+            config.curriculum_start_deg, config.curriculum_start_shift, config.curriculum_growth,
+            shift_limit=float(self.model.config.input_size) / 4.0)
 
     def build_model(self) -> nn.Module:
         return build_model(self.config, self.particles.box_size)
+
+    def run_state(self) -> dict:
+        return {"curriculum": asdict(self.curriculum)}
+
+    def load_run_state(self, state: dict) -> None:
+        if "curriculum" in state:
+            self.curriculum = Curriculum(**state["curriculum"])
 
     def _wrap(self) -> None:
         """(Re)build the optimiser and, under torchrun, the DDP wrapper used for training."""
@@ -335,41 +427,77 @@ class Trainer(TrainingRun):
                               epochs=self.config.warmup_epochs, batch_size=self.config.batch_size,
                               lr=self.config.cluster_lr, device=self.device)
 
-    def _batch_loss(self, batch_pairs: np.ndarray, labels: np.ndarray | None
-                    ) -> tuple[dict[str, torch.Tensor], AlignmentOutput | None]:
-        """Loss parts (``"total"`` included) of one batch of (source, target) pairs, and the
-        network's output (``None`` for the clustering-only ablation)."""
-        cfg = self.config
+    def _pair_inputs(self, batch_pairs: np.ndarray, rng: np.random.Generator | None):
+        """Source, target, their tilts, the target's observed mask and the true relative pose
+        (known for curriculum copies, else ``None``)."""
         src = self._batch(batch_pairs[:, 0])
+        src_tilt = tilt_tensors(self.tilts, batch_pairs[:, 0], self.device)
+        if self.config.curriculum == "self":
+            cur = self.curriculum
+            rot, shift = residual_poses(len(src), cur.max_deg, cur.max_shift,
+                                        rng if rng is not None else np.random.default_rng(0))
+            tgt, observed = copy_pair(src, torch.from_numpy(rot), torch.from_numpy(shift),
+                                      src_tilt)
+            return src, tgt, src_tilt, src_tilt, observed, (rot, shift)
+        tgt = self._batch(batch_pairs[:, 1])
+        tgt_tilt = tilt_tensors(self.tilts, batch_pairs[:, 1], self.device)
+        observed = wedge_mask(tuple(src.shape[-3:]), *tgt_tilt, None, layout="unshifted",
+                              dtype=src.dtype, device=src.device)
+        return src, tgt, src_tilt, tgt_tilt, observed, None
+
+    def _batch_loss(self, batch_pairs: np.ndarray, labels: np.ndarray | None,
+                    rng: np.random.Generator | None = None
+                    ) -> tuple[dict[str, torch.Tensor], AlignmentOutput | None,
+                               tuple[np.ndarray, np.ndarray] | None]:
+        """Loss parts (``"total"`` included) of one batch of (source, target) pairs, the
+        network's output (``None`` for the clustering-only ablation) and the true relative
+        poses when known (curriculum copies)."""
+        cfg = self.config
         lab = None if labels is None else torch.as_tensor(labels[batch_pairs[:, 0]],
                                                           device=self.device)
         if cfg.cluster_only:
-            logits, _ = self.net(src)
+            logits, _ = self.net(self._batch(batch_pairs[:, 0]))
             ce = cluster_cross_entropy(logits, lab)
-            return {"total": ce, "ce": ce}, None
-        tgt = self._batch(batch_pairs[:, 1])
-        tilts = (tilt_tensors(self.tilts, batch_pairs[:, 0], self.device),
-                 tilt_tensors(self.tilts, batch_pairs[:, 1], self.device))
+            return {"total": ce, "ce": ce}, None, None
+        src, tgt, src_tilt, tgt_tilt, observed, truth = self._pair_inputs(batch_pairs, rng)
         if cfg.wedge_loss == "imputed":
-            out = self.net(src, tgt, source_tilt=tilts[0], target_tilt=tilts[1])
+            out = self.net(src, tgt, source_tilt=src_tilt, target_tilt=tgt_tilt)
         else:  # plain warps; "masked" restricts the correlation to the common observed region
             out = self.net(src, tgt)
+        shape = tuple(src.shape[-3:])
         masks = {}
         if cfg.wedge_loss == "masked":
-            shape = tuple(src.shape[-3:])
-            masks["output_mask"] = common_wedge_mask(shape, out.rotation, *tilts)
+            def common(rotation: torch.Tensor) -> torch.Tensor:
+                return observed * wedge_mask(shape, *src_tilt, rotation.detach(),
+                                             layout="unshifted", dtype=src.dtype,
+                                             device=src.device)
+            masks["output_mask"] = common(out.rotation)
             if cfg.model == "jimnet":
-                masks["coarse_mask"] = common_wedge_mask(shape, out.stages[0].rotation, *tilts)
+                masks["coarse_mask"] = common(out.stages[0].rotation)
         if cfg.model == "gumnet":
             align = (masked_alignment_loss(out.output, tgt, masks["output_mask"]) if masks
                      else alignment_loss(out.output, tgt))
-            return {"total": align, "align": align}, out
-        total, parts = jimnet_3d_loss(
-            out.output, tgt, coarse_output=out.coarse_output,
-            fine_rotation=out.fine.rotation, fine_shift=out.fine.shift_normalised,
-            cluster_logits=out.cluster_logits, cluster_labels=lab,
-            coarse_weight=cfg.coarse_weight, lambda_r=cfg.lambda_r, alpha=cfg.alpha, **masks)
-        return {"total": total, **parts}, out
+            parts = {"total": align, "align": align}
+        else:
+            total, parts = jimnet_3d_loss(
+                out.output, tgt, coarse_output=out.coarse_output,
+                fine_rotation=out.fine.rotation, fine_shift=out.fine.shift_normalised,
+                cluster_logits=out.cluster_logits, cluster_labels=lab,
+                coarse_weight=cfg.coarse_weight, lambda_r=cfg.lambda_r, alpha=cfg.alpha,
+                **masks)
+            parts = {"total": total, **parts}
+        if cfg.guard_weight:
+            param = self.model.config.rotation_param
+            parts["guard"] = box_guard(out.shift, shape) + sum(
+                saturation_guard(raw_outputs(st.params, param)) for st in out.stages)
+            parts["total"] = parts["total"] + cfg.guard_weight * parts["guard"]
+        return parts, out, truth
+
+    def _saturated(self, out: AlignmentOutput) -> tuple[int, int]:
+        """(saturated outputs, outputs) over every pose stage of a batch."""
+        param: RotationParam = self.model.config.rotation_param
+        sat = torch.cat([saturation(st.params, param) for st in out.stages], dim=-1)
+        return int((sat > SATURATION_LEVEL).sum()), sat.numel()
 
     def train_pass(self, pairs: np.ndarray, labels: np.ndarray | None,
                    rng: np.random.Generator
@@ -381,33 +509,73 @@ class Trainer(TrainingRun):
         batches = [b for b in batches if len(b) >= 2]  # BatchNorm needs two samples
         # Every rank must take the same number of DDP steps.
         batches = batches[: len(batches) // self.world * self.world][self.rank::self.world]
-        keys = ("total", "align", "align_coarse", "reg", "ce")
-        sums = np.zeros(len(keys) + 4)  # losses·n, n, Σ rotation err, Σ translation err, count
+        keys = ("total", "align", "align_coarse", "reg", "ce", "guard")
+        # losses·n, n, Σ rotation err, Σ translation err, count, saturated, outputs
+        sums = np.zeros(len(keys) + 6)
+        n_loss = len(keys)
         seen: set[str] = set()
         same = self.true_classes
         for step, batch in enumerate(batches):
             batch_pairs = pairs[batch]
-            parts, out = self._batch_loss(batch_pairs, labels)
+            parts, out, truth = self._batch_loss(batch_pairs, labels, rng)
             self._step(parts["total"])
             seen.update(parts)
             for j, key in enumerate(keys):
                 if key in parts:
                     sums[j] += float(parts[key].detach()) * len(batch_pairs)
-            sums[len(keys)] += len(batch_pairs)
-            if out is not None and self.true_poses is not None and same is not None:
+            sums[n_loss] += len(batch_pairs)
+            if out is None:
+                continue
+            sums[n_loss + 4:] += self._saturated(out)
+            rot, shift = out.pose_numpy()
+            if truth is not None:
+                r_err = rotation_error_frobenius(truth[0], rot)
+                t_err = np.linalg.norm(truth[1] - shift, axis=1)
+                sums[n_loss + 1:n_loss + 4] += (r_err.sum(), t_err.sum(), len(r_err))
+            elif self.true_poses is not None and same is not None:
                 keep = same[batch_pairs[:, 0]] == same[batch_pairs[:, 1]]
                 if keep.any():
-                    rot, shift = out.pose_numpy()
                     r_err, t_err = pair_pose_errors(rot[keep], shift[keep], *self.true_poses,
                                                     batch_pairs[keep])
-                    sums[len(keys) + 1:] += (r_err.sum(), t_err.sum(), len(r_err))
+                    sums[n_loss + 1:n_loss + 4] += (r_err.sum(), t_err.sum(), len(r_err))
             self.progress("train", step + 1, len(batches))
         sums = sum_across_ranks(sums)
-        n = max(1.0, sums[len(keys)])
+        n = max(1.0, sums[n_loss])
         losses = {k: sums[j] / n for j, k in enumerate(keys) if k in seen}
-        count = sums[-1]
-        errors = (None, None) if count == 0 else (sums[-3] / count, sums[-2] / count)
+        count = sums[n_loss + 3]
+        errors = (None, None) if count == 0 else (sums[n_loss + 1] / count,
+                                                  sums[n_loss + 2] / count)
+        self._saturation = None if sums[-1] == 0 else float(sums[-2] / sums[-1])
         return losses, errors
+
+    def recalibrate(self, pairs: np.ndarray, rng: np.random.Generator) -> int:
+        """BatchNorm recalibration (:func:`jimnet.models.batchnorm.recalibrate_batchnorm`) on
+        ``config.bn_recalibration`` batches of ``pairs``. Every rank runs the same batches, so
+        the statistics agree across ranks."""
+        cfg = self.config
+        order = rng.permutation(len(pairs))
+        chunks = [order[s:s + cfg.batch_size] for s in range(0, len(order), cfg.batch_size)]
+        chunks = [c for c in chunks if len(c) >= 2][:cfg.bn_recalibration]
+        if not chunks:
+            return 0
+
+        def run(batch: np.ndarray):
+            def forward(model: nn.Module) -> None:
+                src, tgt, *_ = self._pair_inputs(pairs[batch], rng)
+                if cfg.cluster_only:
+                    model.classify(src)
+                else:
+                    model(src, tgt)
+            return forward
+
+        return recalibrate_batchnorm(self.model, (run(c) for c in chunks))
+
+    def measure_capture(self, rng: np.random.Generator):
+        """Capture range on copies of ``config.capture_probes`` random particles."""
+        n = min(self.config.capture_probes, len(self.particles))
+        idx = np.sort(rng.choice(len(self.particles), size=n, replace=False))
+        return capture_range(self.model, self._batch(idx), seed=int(rng.integers(2**31)),
+                             batch_size=self.config.batch_size)
 
     def _step(self, loss: torch.Tensor) -> None:
         self.optimizer.zero_grad()
@@ -421,6 +589,9 @@ class Trainer(TrainingRun):
         n = len(self.particles)
         label_change = None
         acc_gmm = acc_mcp = None
+        random_pairs = np.stack([np.arange(n), rng.permutation(n)], axis=1)
+        if cfg.bn_recalibration and self.epoch == 0 and cfg.init is None:
+            self.recalibrate(random_pairs, rng)  # the first feature pass sees fresh statistics
         if cfg.model == "jimnet":
             features, predictions = self.feature_pass()
             step = clustering_step(features, self.labels, cfg.n_clusters, rng,
@@ -432,13 +603,26 @@ class Trainer(TrainingRun):
                 acc_mcp = clustering_accuracy(self.true_classes - 1, predictions, None).accuracy
         else:
             labels = None
-            pairs = np.stack([np.arange(n), rng.permutation(n)], axis=1)
+            pairs = random_pairs
+        residual = (self.curriculum.max_deg, self.curriculum.max_shift)
         losses, errors = self.train_pass(pairs, labels, rng)
+        if cfg.bn_recalibration:
+            self.recalibrate(pairs, rng)
+        capture = None
+        if cfg.curriculum == "self" and not cfg.cluster_only:
+            capture = self.measure_capture(rng)
+            self.curriculum.update(capture)
         self.labels = labels
         self.epoch = epoch
         sizes = [] if labels is None else np.bincount(labels, minlength=cfg.n_clusters).tolist()
+        curriculum = cfg.curriculum == "self"
         result = EpochResult(
             epoch=epoch, losses=losses, cluster_sizes=sizes, label_change=label_change,
             seconds=0.0, accuracy_gmm=acc_gmm, accuracy_mcp=acc_mcp,
-            rotation_error=errors[0], translation_error=errors[1])
+            rotation_error=errors[0], translation_error=errors[1],
+            saturated=self._saturation,
+            capture_deg=None if capture is None else capture.rotation_deg,
+            capture_vox=None if capture is None else capture.shift_vox,
+            residual_deg=residual[0] if curriculum else None,
+            residual_vox=residual[1] if curriculum else None)
         return result
