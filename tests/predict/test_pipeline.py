@@ -83,12 +83,12 @@ def test_a_one_member_cluster_gets_an_average_but_no_fsc(tiny_star, tiny_model, 
                                                          monkeypatch):
     import jimnet.predict.pipeline as predict_module
 
-    def one_singleton(particles, features, k, **kwargs):
+    def one_singleton(features, k, *, seed, use_tsne):
         labels = np.zeros(len(features), dtype=int)
         labels[-1] = 1
-        return labels, np.zeros((len(features), 3)), {}
+        return labels, np.zeros((len(features), 3))
 
-    monkeypatch.setattr(predict_module, "assign_clusters", one_singleton)
+    monkeypatch.setattr(predict_module, "cluster_features", one_singleton)
     ps = ParticleSet.from_star(tiny_star)
     result = predict(load_model(tiny_model), ps, n_clusters=2, iterations=1, batch_size=4)
     single = result.classes[1]
@@ -148,20 +148,3 @@ def test_predict_refuses_a_bad_number_of_classes(tiny_star, tiny_model, tmp_path
     assert res.exit_code == 2 and message in res.output
     assert len([ln for ln in res.output.strip().splitlines() if ln.strip()]) == 1
     assert not out.exists()
-
-
-def test_classical_pipeline_runs_without_a_model(tiny_star, tmp_path):
-    out = tmp_path / "classical"
-    res = CliRunner().invoke(app, ["predict", tiny_star, "--out", str(out), "--cluster",
-                                   "alignment", "--align", "classical", "--classes", "2",
-                                   "--rounds", "1", "--angular-step", "40", "--quiet"])
-    assert res.exit_code == 0, res.output
-    table = starfile.read(out / "particles.star")["particles"]
-    assert "jimnetClassMCP" not in table.columns and set(table["rlnClassNumber"]) <= {1, 2}
-    assert "accuracy_gmm 1.000" in res.output  # two well-separated blob classes
-
-
-def test_predict_without_a_model_needs_classical_choices(tiny_star, tmp_path):
-    res = CliRunner().invoke(app, ["predict", tiny_star, "--out", str(tmp_path / "x"),
-                                   "--classes", "2", "--quiet"])
-    assert res.exit_code == 2 and "--model is required" in res.output

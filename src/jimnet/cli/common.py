@@ -136,14 +136,6 @@ class ClusterMethod(StrEnum):
 
     network = "network"
     spectral = "spectral"
-    alignment = "alignment"
-
-
-class PoseMethod(StrEnum):
-    """Who aligns predict's class members (jimnet.predict.ALIGN_METHODS)."""
-
-    network = "network"
-    classical = "classical"
 
 
 class AlignMethod(StrEnum):

@@ -12,7 +12,6 @@ from rich.table import Table
 from jimnet.align import AlignParams
 from jimnet.cli.common import (
     ClusterMethod,
-    PoseMethod,
     handle_input_errors,
     parse_classes,
     stage_progress,
@@ -30,26 +29,11 @@ from jimnet.predict import Prediction, model_normalisation, predict, write_predi
 __all__ = ["predict_command"]
 
 
-def _load_jimnet(model: Path) -> tuple[JimNet3D, dict]:
-    """The Jim-Net model in ``model`` and its checkpoint dictionary (one-line errors)."""
-    try:
-        ckpt = load_checkpoint(model)
-        ckpt = ckpt.get("model_checkpoint", ckpt)
-        net = model_from_checkpoint(ckpt)
-    except (RuntimeError, ValueError, KeyError, OSError) as exc:
-        raise JimnetInputError(f"cannot read a jimnet model from {model}: {exc}") from None
-    if not isinstance(net, JimNet3D):
-        raise JimnetInputError(f"{model} holds a {type(net).__name__}; predict needs a Jim-Net "
-                               "model (jimnet train --model jimnet)")
-    return net, ckpt
-
-
-def _write_and_report(result: Prediction, particles: ParticleSet, out: Path,
-                      metrics: Path | None, force: bool, seed: int, console: Console) -> None:
+def _write_and_report(result: Prediction, particles: ParticleSet, out: Path, metrics: Path,
+                      force: bool, seed: int, console: Console) -> None:
     """Rank 0's part: the output folder, a table of the classes, truth metrics if known."""
-    resolutions = write_prediction(
-        result, particles, out, force=force,
-        metrics=metrics if metrics is not None and metrics.is_file() else None)
+    resolutions = write_prediction(result, particles, out, force=force,
+                                   metrics=metrics if metrics.is_file() else None)
     if result.bic:
         console.print(f"K = {min(result.bic, key=result.bic.__getitem__)} chosen by BIC over K = "
                       f"{min(result.bic)}…{max(result.bic)} (classes_bic.csv)")
@@ -69,12 +53,10 @@ def _write_and_report(result: Prediction, particles: ParticleSet, out: Path,
 def predict_command(
     particles: Annotated[Path, typer.Argument(help="Particle STAR file (RELION 3.1–5).",
                                               show_default=False)],
+    model: Annotated[Path, typer.Option("--model", help="model.pt (or checkpoint.pt) written "
+                                        "by jimnet train.")],
     out: Annotated[Path, typer.Option("--out", help="Output directory (particles.star, "
                                       "class_NNN.mrc, half maps, fsc_NNN.csv, PNG figures).")],
-    model: Annotated[Path | None, typer.Option(
-        "--model", help="model.pt (or checkpoint.pt) written by jimnet train. May be omitted "
-        "with --cluster spectral|alignment --align classical --classes K (no network used).",
-        show_default=False)] = None,
     classes: Annotated[str | None, typer.Option(
         "--classes", "-k", help="Number of clusters K ≥ 1, or 'auto': the K in 1…10 with the "
         "lowest BIC of the GMM (curve written to classes_bic.csv). Default: the model's K.",
@@ -83,18 +65,8 @@ def predict_command(
         help="What the clusters are computed from: 'network' = t-SNE → GMM of the model's "
         "M_CP features (the paper); 'spectral' = PCA → GMM of each particle's power per "
         "Fourier shell over its observed (non-wedge) frequencies: rotation- and shift-invariant, "
-        "needs no training, separates classes that differ in size but not in shape; "
-        "'alignment' = the spectral clusters refined by --rounds of multi-reference "
-        "classification (every particle aligned to every class average by wedge-aware H-T "
-        "search, assigned to the best match, averages rebuilt): sees shape.")
+        "needs no training, separates classes that differ in size but not in shape.")
     ] = ClusterMethod.network,
-    align: Annotated[PoseMethod, typer.Option(
-        help="Who aligns each class's members to its average: 'network' (the model's poses, "
-        "--iterations rounds of re-averaging) or 'classical' (wedge-aware H-T search; with "
-        "--cluster alignment the multi-reference poses are used as they are).")
-    ] = PoseMethod.network,
-    rounds: Annotated[int, typer.Option(help="Multi-reference classification rounds "
-                                        "(--cluster alignment).")] = 3,
     iterations: Annotated[int, typer.Option(help="Reference-free alignment/averaging rounds "
                                             "per class.")] = 3,
     refine: Annotated[str, typer.Option(help="After the network's rounds, one classical pass: "
@@ -103,9 +75,8 @@ def predict_command(
                                         "(slow on a CPU: about 1–3 s per particle), 'none' "
                                         "skips it.")] = "none",
     angular_step: Annotated[float, typer.Option(min=1.0, max=90.0, help="Global angular "
-                                                "step of every classical search (--cluster "
-                                                "alignment, --align classical, --refine), "
-                                                "degrees (then refined locally to 1°).")] = 15.0,
+                                                "step of --refine, degrees (then refined "
+                                                "locally to 1°).")] = 15.0,
     batch_size: Annotated[int, typer.Option(help="Particles per batch.")] = 16,
     tsne: Annotated[bool, typer.Option("--tsne/--no-tsne", help="t-SNE before the GMM.")] = True,
     seed: Annotated[int, typer.Option(help="Seed of the clustering and reference choice.")] = 0,
@@ -127,22 +98,26 @@ def predict_command(
     Several processes: torchrun --nproc-per-node N -m jimnet predict ... shards the particles
     across the processes (gloo on CPU, NCCL + gloo on GPU); only rank 0 writes and prints.
     """
-    if iterations < 1 or batch_size < 1 or rounds < 1:
-        raise JimnetInputError("--iterations, --rounds and --batch-size must be ≥ 1")
-    needs_model = cluster == ClusterMethod.network or align == PoseMethod.network
-    if model is None and (needs_model or classes is None):
-        raise JimnetInputError("--model is required unless --cluster spectral|alignment, "
-                               "--align classical and --classes are given")
-    if model is not None and not model.is_file():
+    if not model.is_file():
         raise JimnetInputError(f"model file not found: {model}")
+    if iterations < 1 or batch_size < 1:
+        raise JimnetInputError("--iterations and --batch-size must be ≥ 1")
     if refine not in ("none", "ht", "fa"):
         raise JimnetInputError(f"--refine must be none, ht or fa, got {refine!r}")
     if out.exists() and not force:
         raise JimnetInputError(f"output already exists: {out} (use --force to overwrite)")
-    net, ckpt = (None, {}) if model is None else _load_jimnet(model)
+    try:
+        ckpt = load_checkpoint(model)
+        ckpt = ckpt.get("model_checkpoint", ckpt)
+        net = model_from_checkpoint(ckpt)
+    except (RuntimeError, ValueError, KeyError, OSError) as exc:
+        raise JimnetInputError(f"cannot read a jimnet model from {model}: {exc}") from None
+    if not isinstance(net, JimNet3D):
+        raise JimnetInputError(f"{model} holds a {type(net).__name__}; predict needs a Jim-Net "
+                               "model (jimnet train --model jimnet)")
     ps = ParticleSet.from_star(particles, pixel_size=pixel_size)
     n_clusters = parse_classes(classes, len(ps), particles)
-    if net is not None and ps.box_size != net.config.input_size:
+    if ps.box_size != net.config.input_size:
         raise JimnetInputError(f"box size {ps.box_size} of {particles} differs from the model's "
                                f"input size {net.config.input_size}")
     dev = resolve_device(device)
@@ -152,17 +127,14 @@ def predict_command(
     if not is_main:
         console.quiet = True
     with stage_progress(console, quiet=quiet or not is_main) as progress:
-        result = predict(net, ps, n_clusters=n_clusters, cluster=str(cluster), align=str(align),
-                         rounds=rounds, align_params=AlignParams(angular_step=angular_step),
-                         normalisation=(model_normalisation(ckpt.get("extra", {}), ps)
-                                        if net is not None else None),
+        result = predict(net, ps, n_clusters=n_clusters, cluster=str(cluster),
+                         normalisation=model_normalisation(ckpt.get("extra", {}), ps),
                          iterations=iterations, refine=refine,
                          refine_params=AlignParams(angular_step=angular_step),
                          batch_size=batch_size, seed=seed,
                          use_tsne=tsne, device=dev, progress=progress)
     try:
         if is_main:
-            metrics = model.parent / METRICS_NAME if model is not None else None
-            _write_and_report(result, ps, out, metrics, force, seed, console)
+            _write_and_report(result, ps, out, model.parent / METRICS_NAME, force, seed, console)
     finally:
         finish()  # every rank waits for rank 0's writing

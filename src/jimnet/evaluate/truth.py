@@ -20,9 +20,8 @@ def truth_metrics(result: Prediction, particles: ParticleSet, seed: int
     truth = particles.class_numbers()
     if truth is None:
         return None
-    out = {"accuracy_gmm": clustering_accuracy(truth - 1, result.labels).accuracy}
-    if (result.mcp_labels >= 0).all():  # -1: no network was used
-        out["accuracy_mcp"] = clustering_accuracy(truth - 1, result.mcp_labels).accuracy
+    out = {"accuracy_gmm": clustering_accuracy(truth - 1, result.labels).accuracy,
+           "accuracy_mcp": clustering_accuracy(truth - 1, result.mcp_labels).accuracy}
     if "rlnAngleRot" in particles.table.columns:
         pairs = random_same_class_pairs(result.labels, truth, 2000, np.random.default_rng(seed))
         if len(pairs):

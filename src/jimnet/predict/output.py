@@ -18,8 +18,7 @@ def write_prediction(result: Prediction, particles: ParticleSet, out: Path, *,
     with atomic_output_dir(out, force=force) as tmp:
         star = particles.updated_star(out / "particles.star", rotations=result.rotations,
                                       shifts=result.shifts, class_numbers=result.labels + 1)
-        if (result.mcp_labels >= 0).all():  # -1: no network was used
-            star.particles["jimnetClassMCP"] = result.mcp_labels + 1
+        star.particles["jimnetClassMCP"] = result.mcp_labels + 1
         write_particle_star(tmp / "particles.star", star)
         curves = {}
         for cls in result.classes:

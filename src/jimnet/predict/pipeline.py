@@ -42,7 +42,6 @@ from jimnet.cluster import (
     select_n_clusters,
     spectral_features,
 )
-from jimnet.cluster.multireference import multireference_classification
 from jimnet.distributed import broadcast_array, gather_rows, rank_and_world, shard, sum_across_ranks
 from jimnet.features import (
     Normalisation,
@@ -75,7 +74,7 @@ class Prediction:
     labels : numpy.ndarray of int, shape (n,)
         0-based GMM cluster of each particle.
     mcp_labels : numpy.ndarray of int, shape (n,)
-        0-based argmax of the cluster head M_CP (-1 when no network was used).
+        0-based argmax of the cluster head M_CP.
     features, embedding : numpy.ndarray
         M_CP features (n, F) and what the GMM was fitted on (t-SNE, (n, 3)).
     rotations, shifts : numpy.ndarray, shapes (n, 3, 3), (n, 3)
@@ -99,8 +98,7 @@ class Prediction:
     cluster_method: str = "network"
 
 
-CLUSTER_METHODS: tuple[str, ...] = ("network", "spectral", "alignment")
-ALIGN_METHODS: tuple[str, ...] = ("network", "classical")
+CLUSTER_METHODS: tuple[str, ...] = ("network", "spectral")
 MAX_AUTO_CLUSTERS = 10  # largest K tried by n_clusters="auto"
 
 
@@ -121,9 +119,7 @@ def assign_clusters(particles: ParticleSet, features: np.ndarray, n_clusters: in
     method : {"network", "spectral"}
         ``"network"``: t-SNE → GMM of the network features (the paper). ``"spectral"``: PCA of
         the wedge-aware shell power spectra (:mod:`jimnet.cluster.spectral`) → GMM, the
-        rotation-invariant floor that needs no model. (``"alignment"`` starts from
-        ``"spectral"``; :func:`predict` then refines the labels by multi-reference
-        classification.)
+        rotation-invariant floor that needs no model.
 
     Returns
     -------
@@ -134,7 +130,7 @@ def assign_clusters(particles: ParticleSet, features: np.ndarray, n_clusters: in
     bic : dict of int to float
         The BIC curve when K was chosen automatically, else empty.
     """
-    if method in ("spectral", "alignment"):
+    if method == "spectral":
         report = (lambda done, total: progress("spectra", done, total)) if progress else None
         space = embed_features(spectral_features(particles, batch_size=batch_size,
                                                  progress=report))
@@ -219,19 +215,16 @@ def _half_sets(particles: ParticleSet, members: np.ndarray) -> np.ndarray:
 
 def _refine_members(particles: ParticleSet, members: np.ndarray, reference: torch.Tensor,
                     tilts: np.ndarray, method: str, params: AlignParams, batch_size: int,
-                    device: torch.device, reference_wedge: tuple[float, float] | None = None
-                    ) -> tuple[np.ndarray, np.ndarray]:
+                    device: torch.device) -> tuple[np.ndarray, np.ndarray]:
     """Average → member poses by classical search of ``reference`` in every member."""
     res = align_to_reference(iterate_batches(particles, members, batch_size), reference,
-                             [tuple(t) for t in tilts[members]], reference_wedge=reference_wedge,
-                             method=method, params=params, device=device,
-                             batch_size=batch_size)
+                             [tuple(t) for t in tilts[members]], method=method, params=params,
+                             device=device, batch_size=batch_size)
     return res.rotation.double().numpy(), res.shift.double().numpy()
 
 
-def predict(model: nn.Module | None, particles: ParticleSet, *,
-            n_clusters: int | str | None = None, cluster: str = "network",
-            align: str = "network", align_params: AlignParams | None = None, rounds: int = 3,
+def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str | None = None,
+            cluster: str = "network",
             normalisation: Normalisation | None = None, iterations: int = 3,
             refine: str = "none", refine_params: AlignParams | None = None,
             batch_size: int = 16, seed: int = 0, use_tsne: bool = True,
@@ -240,27 +233,14 @@ def predict(model: nn.Module | None, particles: ParticleSet, *,
 
     Parameters
     ----------
-    model : JimNet3D or None
-        Trained model (its ``config.n_clusters`` is the default K). ``None`` is allowed when
-        neither the clusters nor the poses come from it (``cluster`` "spectral"/"alignment",
-        ``align="classical"``); ``n_clusters`` is then required.
+    model : JimNet3D
+        Trained model (its ``config.n_clusters`` is the default K).
     particles : ParticleSet
     n_clusters : int or "auto", optional
         Number of GMM clusters (default: the model's K); ``"auto"`` picks K by BIC
         (:func:`assign_clusters`).
-    cluster : {"network", "spectral", "alignment"}
-        What the clusters are computed from (:func:`assign_clusters`); ``"alignment"`` refines
-        the spectral clusters by ``rounds`` of multi-reference classification
-        (:func:`jimnet.cluster.multireference.multireference_classification`).
-    align : {"network", "classical"}
-        Who aligns each cluster's members to its average: the network (``iterations`` rounds of
-        network poses and re-averaging), or the classical engine (the multi-reference poses
-        when ``cluster="alignment"``, else ``iterations`` rounds of H-T search and
-        re-averaging).
-    align_params : AlignParams, optional
-        Search settings of the classical steps (default ``AlignParams()``).
-    rounds : int
-        Multi-reference classification rounds (``cluster="alignment"``).
+    cluster : {"network", "spectral"}
+        What the clusters are computed from (:func:`assign_clusters`).
     normalisation : Normalisation, optional
         Standardisation of the inputs (default: this set's global mean/std).
     iterations : int
@@ -279,33 +259,18 @@ def predict(model: nn.Module | None, particles: ParticleSet, *,
         raise ValueError(f"refine must be 'none', 'ht' or 'fa', got {refine!r}")
     if cluster not in CLUSTER_METHODS:
         raise ValueError(f"cluster must be one of {CLUSTER_METHODS}, got {cluster!r}")
-    if align not in ALIGN_METHODS:
-        raise ValueError(f"align must be one of {ALIGN_METHODS}, got {align!r}")
-    if model is None and (cluster == "network" or align == "network" or n_clusters is None):
-        raise ValueError("without a model, use cluster='spectral'|'alignment', "
-                         "align='classical' and give n_clusters")
     report = progress or (lambda stage, done, total: None)
     rank, world = rank_and_world()
     dev = torch.device(device)
     if dev.type == "cuda" and dev.index is None and world > 1:
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
-    params = align_params or AlignParams()
-    if model is not None:
-        model = model.to(dev).eval()
-        norm = normalisation or global_normalisation(particles, batch_size)
-        features, logits = classify_particles(model, particles, norm, batch_size, dev, report)
-        mcp = logits.argmax(1)
-    else:
-        features, mcp = np.zeros((len(particles), 0)), np.full(len(particles), -1)
+    model = model.to(dev).eval()
+    norm = normalisation or global_normalisation(particles, batch_size)
+    features, logits = classify_particles(model, particles, norm, batch_size, dev, report)
+    mcp = logits.argmax(1)
     labels, embedding, bic = assign_clusters(
         particles, features, n_clusters or model.config.n_clusters, method=cluster, seed=seed,
         use_tsne=use_tsne, batch_size=batch_size, progress=progress)
-    mra = None
-    if cluster == "alignment":
-        mra = multireference_classification(
-            particles, labels, int(labels.max()) + 1, rounds=rounds, params=params, seed=seed,
-            batch_size=batch_size, device=dev, progress=progress)
-        labels = mra.labels
     # Every rank clusters the same gathered features with the same seed (so no rank waits on
     # rank 0's t-SNE past a collective timeout), then takes rank 0's result: t-SNE/GMM need not
     # be bit-reproducible across processes (threaded BLAS/OpenMP), and ranks that disagreed on
@@ -313,9 +278,6 @@ def predict(model: nn.Module | None, particles: ParticleSet, *,
     # collectives. The broadcast is O(n) numbers.
     labels = broadcast_array(labels)
     embedding = broadcast_array(embedding)
-    if mra is not None:  # rank 0's poses, for the same reason
-        mra.rotations = broadcast_array(mra.rotations)
-        mra.shifts = broadcast_array(mra.shifts)
     k = int(labels.max()) + 1  # K may have been chosen here (n_clusters="auto")
     tilts = particles.tilt_ranges()
     n = len(particles)
@@ -327,28 +289,18 @@ def predict(model: nn.Module | None, particles: ParticleSet, *,
         members = np.flatnonzero(labels == c)
         if len(members) == 0:
             continue
-        first = int(rng.choice(members))  # same labels and seed on every rank
-        reference, ref_wedge = particles[first], tuple(tilts[first])
+        reference = particles[int(rng.choice(members))]  # same labels and seed on every rank
         mine = shard(len(members), rank, world)  # positions in ``members`` this rank aligns
         local = members[mine]
-        if align == "classical" and mra is not None:
-            rots, sh = mra.rotations[local], mra.shifts[local]
+        for it in range(iterations):
+            # The network gives member → average; keep average → member (what a STAR stores).
+            rots, sh = invert_pose(*_align_members(model, particles, local, reference, norm,
+                                                   batch_size, dev))
             reference = _average(particles, local, rots, sh, tilts, batch_size)
-        else:
-            for it in range(iterations):
-                if align == "classical":
-                    rots, sh = _refine_members(particles, local, reference, tilts, "ht", params,
-                                               batch_size, dev, reference_wedge=ref_wedge)
-                else:
-                    # The network gives member → average; keep average → member (a STAR's).
-                    rots, sh = invert_pose(*_align_members(model, particles, local, reference,
-                                                           norm, batch_size, dev))
-                reference, ref_wedge = _average(particles, local, rots, sh, tilts,
-                                                batch_size), None
-                report(f"class {c + 1}", it + 1, iterations)
+            report(f"class {c + 1}", it + 1, iterations)
         if refine != "none":
             rots, sh = _refine_members(particles, local, reference, tilts, refine,
-                                       refine_params or params, batch_size, dev)
+                                       refine_params or AlignParams(), batch_size, dev)
             reference = _average(particles, local, rots, sh, tilts, batch_size)
             report(f"class {c + 1} {refine} refinement", 1, 1)
         half_maps = None
