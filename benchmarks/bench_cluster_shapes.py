@@ -14,9 +14,6 @@ Methods:
 
 * ``spectral``: :func:`jimnet.predict.assign_clusters` with ``method="spectral"`` (wedge-aware
   shell power → PCA → GMM), K given.
-* ``alignment``: the spectral labels refined by multi-reference classification
-  (:func:`jimnet.cluster.multireference.multireference_classification`, H-T align, ``--rounds``,
-  ``--angular-step``), K given.
 
 Usage (from the repository root)::
 
@@ -37,8 +34,6 @@ from pathlib import Path
 
 import numpy as np
 
-from jimnet.align import AlignParams
-from jimnet.cluster.multireference import multireference_classification
 from jimnet.evaluate import clustering_accuracy
 from jimnet.io import ParticleSet
 from jimnet.predict import assign_clusters
@@ -48,7 +43,7 @@ SETS = {
     "shape-b": ["4v4r_50S", "6utj", "7n4y", "3ipm"],
     "paper": [],
 }
-METHODS = ("spectral", "alignment")
+METHODS = ("spectral",)
 
 
 def simulate(name: str, structures_dir: Path, snrs: list[float], n: int, tilt: tuple[float, float],
@@ -63,15 +58,11 @@ def simulate(name: str, structures_dir: Path, snrs: list[float], n: int, tilt: t
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
 
 
-def score(method: str, star: Path, seed: int, args: argparse.Namespace) -> tuple[float, float]:
+def score(method: str, star: Path, seed: int) -> tuple[float, float]:
     ps = ParticleSet.from_star(star)
     k = len(np.unique(ps.class_numbers()))
     t0 = time.perf_counter()
-    labels, _, _ = assign_clusters(ps, np.zeros((len(ps), 1)), k, method="spectral", seed=seed)
-    if method == "alignment":
-        params = AlignParams(angular_step=args.angular_step, final_step=args.final_step)
-        labels = multireference_classification(ps, labels, k, rounds=args.rounds, params=params,
-                                               seed=seed).labels
+    labels, _, _ = assign_clusters(ps, np.zeros((len(ps), 1)), k, method=method, seed=seed)
     return clustering_accuracy(ps.class_numbers(), labels).accuracy, time.perf_counter() - t0
 
 
@@ -83,9 +74,6 @@ def main() -> None:
     ap.add_argument("--n-per-class", type=int, default=40)
     ap.add_argument("--tilt-range", nargs=2, type=float, default=(-50.0, 50.0))
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--rounds", type=int, default=3, help="alignment: classification rounds")
-    ap.add_argument("--angular-step", type=float, default=20.0, help="alignment: degrees")
-    ap.add_argument("--final-step", type=float, default=3.0, help="alignment: degrees")
     ap.add_argument("--structures-dir", type=Path,
                     default=Path(__file__).resolve().parents[2] / "shared" / "data" /
                     "structures" / "polnet_mrcs_10A")
@@ -102,7 +90,7 @@ def main() -> None:
             star = (data / f"snr_{snr:g}" / "particles.star" if len(args.snr) > 1
                     else data / "particles.star")
             for method in args.methods:
-                acc, wall = score(method, star, args.seed, args)
+                acc, wall = score(method, star, args.seed)
                 rows.append((name, snr, method, acc, wall))
                 print(f"{name} SNR {snr:g} {method}: {acc:.3f} ({wall:.1f} s)", flush=True)
     lines = [
