@@ -1,6 +1,7 @@
 import numpy as np
+import pytest
 
-from jimnet.cluster import cluster_features, reindex_labels
+from jimnet.cluster import cluster_features, reindex_labels, select_n_clusters
 
 
 def test_reindex_is_stable_under_permutation_and_handles_empty_clusters():
@@ -29,3 +30,20 @@ def test_cluster_features_separates_blobs_reproducibly():
     np.testing.assert_array_equal(labels, cluster_features(feats, 3, seed=0)[0])
     raw_labels, _ = cluster_features(feats, 3, seed=0, use_tsne=False)
     assert clustering_accuracy(truth, raw_labels).accuracy == 1.0
+
+
+def test_select_n_clusters_recovers_k_on_a_clean_mixture():
+    rng = np.random.default_rng(0)
+    centres = 8.0 * np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]])
+    x = np.concatenate([c + rng.normal(0, 1, size=(60, 3)) for c in centres])
+    k, bic = select_n_clusters(x, 8, seed=0)
+    assert k == 4
+    assert sorted(bic) == list(range(1, 9))
+    # one blob: one cluster
+    k1, _ = select_n_clusters(rng.normal(size=(200, 3)), 5, seed=0)
+    assert k1 == 1
+
+
+def test_select_n_clusters_refuses_an_impossible_range():
+    with pytest.raises(ValueError, match="cannot try"):
+        select_n_clusters(np.zeros((3, 2)), 5, seed=0, min_clusters=4)

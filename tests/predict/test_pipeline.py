@@ -125,3 +125,26 @@ def test_predict_cli_refine_option(tiny_star, tiny_model, tmp_path):
     res = CliRunner().invoke(app, [*base, "--refine", "fa", "--angular-step", "30"])
     assert res.exit_code == 0, res.output
     assert (out / "particles.star").is_file()
+
+
+def test_predict_spectral_clusters_with_auto_k_write_the_bic_curve(tiny_star, tiny_model, tmp_path):
+    out = tmp_path / "spec"
+    args = ["predict", tiny_star, "--model", str(tiny_model), "--out", str(out), "--iterations",
+            "1", "--cluster", "spectral", "--classes", "auto", "--quiet"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "chosen by BIC" in res.output and "clusters: spectral" in res.output
+    lines = (out / "classes_bic.csv").read_text().splitlines()
+    assert lines[0] == "classes,bic" and [int(r.split(",")[0]) for r in lines[1:]] == list(
+        range(1, 8))  # 8 particles: K = 1 … 7
+
+
+@pytest.mark.parametrize(("value", "message"), [("0", "must be ≥ 1"), ("9", "exceeds the 8"),
+                                                 ("two", "whole number")])
+def test_predict_refuses_a_bad_number_of_classes(tiny_star, tiny_model, tmp_path, value, message):
+    out = tmp_path / "bad"
+    res = CliRunner().invoke(app, ["predict", tiny_star, "--model", str(tiny_model), "--out",
+                                   str(out), "--classes", value, "--quiet"])
+    assert res.exit_code == 2 and message in res.output
+    assert len([ln for ln in res.output.strip().splitlines() if ln.strip()]) == 1
+    assert not out.exists()

@@ -115,6 +115,29 @@ def parse_snrs(values: list[str] | None) -> list[float]:
     return out
 
 
+def parse_classes(value: str | None, n_particles: int, source: object) -> int | str | None:
+    """``--classes``: a K in ``1 … n_particles``, ``"auto"`` (chosen by BIC), or ``None``."""
+    if value is None or value.strip().lower() == "auto":
+        return None if value is None else "auto"
+    try:
+        k = int(value)
+    except ValueError:
+        raise JimnetInputError(f"--classes must be a whole number ≥ 1 or 'auto', got {value!r}"
+                               ) from None
+    if k < 1:
+        raise JimnetInputError(f"--classes must be ≥ 1 or 'auto', got {k}")
+    if k > n_particles:
+        raise JimnetInputError(f"--classes {k} exceeds the {n_particles} particles in {source}")
+    return k
+
+
+class ClusterMethod(StrEnum):
+    """What predict's clusters are computed from (jimnet.predict.CLUSTER_METHODS)."""
+
+    network = "network"
+    spectral = "spectral"
+
+
 class AlignMethod(StrEnum):
     """Alignment strategies."""
 

@@ -10,7 +10,13 @@ from rich.console import Console
 from rich.table import Table
 
 from jimnet.align import AlignParams
-from jimnet.cli.common import handle_input_errors, stage_progress, stdout_console
+from jimnet.cli.common import (
+    ClusterMethod,
+    handle_input_errors,
+    parse_classes,
+    stage_progress,
+    stdout_console,
+)
 from jimnet.device import resolve_device
 from jimnet.distributed import finish, init_from_environment, rank_and_world
 from jimnet.errors import JimnetInputError
@@ -28,7 +34,11 @@ def _write_and_report(result: Prediction, particles: ParticleSet, out: Path, met
     """Rank 0's part: the output folder, a table of the classes, truth metrics if known."""
     resolutions = write_prediction(result, particles, out, force=force,
                                    metrics=metrics if metrics.is_file() else None)
-    table = Table("class", "particles", "resolution (Å, FSC 0.143)", title="jimnet predict")
+    if result.bic:
+        console.print(f"K = {min(result.bic, key=result.bic.__getitem__)} chosen by BIC over K = "
+                      f"{min(result.bic)}…{max(result.bic)} (classes_bic.csv)")
+    table = Table("class", "particles", "resolution (Å, FSC 0.143)",
+                  title=f"jimnet predict (clusters: {result.cluster_method})")
     for cls in result.classes:
         res = resolutions.get(cls.number)  # none for a one-member class
         table.add_row(str(cls.number), str(len(cls.members)), "–" if res is None else f"{res:.1f}")
@@ -47,9 +57,16 @@ def predict_command(
                                         "by jimnet train.")],
     out: Annotated[Path, typer.Option("--out", help="Output directory (particles.star, "
                                       "class_NNN.mrc, half maps, fsc_NNN.csv, PNG figures).")],
-    classes: Annotated[int | None, typer.Option("--classes", "-k", help="Number of clusters "
-                                                "(default: the model's K).",
-                                                show_default=False)] = None,
+    classes: Annotated[str | None, typer.Option(
+        "--classes", "-k", help="Number of clusters K ≥ 1, or 'auto': the K in 1…10 with the "
+        "lowest BIC of the GMM (curve written to classes_bic.csv). Default: the model's K.",
+        show_default=False)] = None,
+    cluster: Annotated[ClusterMethod, typer.Option(
+        help="What the clusters are computed from: 'network' = t-SNE → GMM of the model's "
+        "M_CP features (the paper); 'spectral' = PCA → GMM of each particle's power per "
+        "Fourier shell over its observed (non-wedge) frequencies: rotation- and shift-invariant, "
+        "needs no training, separates classes that differ in size but not in shape.")
+    ] = ClusterMethod.network,
     iterations: Annotated[int, typer.Option(help="Reference-free alignment/averaging rounds "
                                             "per class.")] = 3,
     refine: Annotated[str, typer.Option(help="After the network's rounds, one classical pass: "
@@ -83,8 +100,8 @@ def predict_command(
     """
     if not model.is_file():
         raise JimnetInputError(f"model file not found: {model}")
-    if iterations < 1 or batch_size < 1 or (classes is not None and classes < 1):
-        raise JimnetInputError("--iterations, --batch-size and --classes must be ≥ 1")
+    if iterations < 1 or batch_size < 1:
+        raise JimnetInputError("--iterations and --batch-size must be ≥ 1")
     if refine not in ("none", "ht", "fa"):
         raise JimnetInputError(f"--refine must be none, ht or fa, got {refine!r}")
     if out.exists() and not force:
@@ -99,6 +116,7 @@ def predict_command(
         raise JimnetInputError(f"{model} holds a {type(net).__name__}; predict needs a Jim-Net "
                                "model (jimnet train --model jimnet)")
     ps = ParticleSet.from_star(particles, pixel_size=pixel_size)
+    n_clusters = parse_classes(classes, len(ps), particles)
     if ps.box_size != net.config.input_size:
         raise JimnetInputError(f"box size {ps.box_size} of {particles} differs from the model's "
                                f"input size {net.config.input_size}")
@@ -109,7 +127,7 @@ def predict_command(
     if not is_main:
         console.quiet = True
     with stage_progress(console, quiet=quiet or not is_main) as progress:
-        result = predict(net, ps, n_clusters=classes,
+        result = predict(net, ps, n_clusters=n_clusters, cluster=str(cluster),
                          normalisation=model_normalisation(ckpt.get("extra", {}), ps),
                          iterations=iterations, refine=refine,
                          refine_params=AlignParams(angular_step=angular_step),

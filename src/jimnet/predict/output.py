@@ -38,6 +38,9 @@ def write_prediction(result: Prediction, particles: ParticleSet, out: Path, *,
                                 tmp / "class_averages.png")
             plot_fsc(curves, tmp / "fsc.png", title="half-map FSC")
         plot_embedding(result.embedding, result.labels, tmp / "embedding.png")
+        if result.bic:
+            (tmp / "classes_bic.csv").write_text(
+                "classes,bic\n" + "".join(f"{k},{v:.6g}\n" for k, v in result.bic.items()))
         if metrics is not None:
             plot_training_curves(metrics, tmp / "training.png")
     return resolutions

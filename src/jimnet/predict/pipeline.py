@@ -35,7 +35,13 @@ from torch import nn
 
 from jimnet.align import AlignParams, align_to_reference
 from jimnet.average import WedgeWeightedAverager
-from jimnet.cluster import cluster_features
+from jimnet.cluster import (
+    embed_features,
+    embed_for_clustering,
+    fit_gmm,
+    select_n_clusters,
+    spectral_features,
+)
 from jimnet.distributed import broadcast_array, gather_rows, rank_and_world, shard, sum_across_ranks
 from jimnet.features import (
     Normalisation,
@@ -75,6 +81,10 @@ class Prediction:
         Pose of each particle's class average in the particle (reference → particle, zyx,
         voxels): what a RELION STAR stores.
     classes : list of ClassResult
+    bic : dict of int to float
+        BIC of the GMM for every K tried when K was chosen automatically (else empty).
+    cluster_method : str
+        What the clusters were computed from ("network" or "spectral").
     """
 
     labels: np.ndarray
@@ -84,6 +94,55 @@ class Prediction:
     rotations: np.ndarray
     shifts: np.ndarray
     classes: list[ClassResult] = field(default_factory=list)
+    bic: dict[int, float] = field(default_factory=dict)
+    cluster_method: str = "network"
+
+
+CLUSTER_METHODS: tuple[str, ...] = ("network", "spectral")
+MAX_AUTO_CLUSTERS = 10  # largest K tried by n_clusters="auto"
+
+
+def assign_clusters(particles: ParticleSet, features: np.ndarray, n_clusters: int | str, *,
+                    method: str = "network", seed: int = 0, use_tsne: bool = True,
+                    batch_size: int = 16, progress: Progress | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, dict[int, float]]:
+    """GMM clusters of the particles in the space ``method`` names.
+
+    Parameters
+    ----------
+    particles : ParticleSet
+    features : numpy.ndarray, shape (n, F)
+        The network's clustering features (used by ``method="network"``).
+    n_clusters : int or "auto"
+        K, or ``"auto"``: the K in ``1 … min(MAX_AUTO_CLUSTERS, n − 1)`` with the lowest BIC
+        (:func:`jimnet.cluster.select_n_clusters`).
+    method : {"network", "spectral"}
+        ``"network"``: t-SNE → GMM of the network features (the paper). ``"spectral"``: PCA of
+        the wedge-aware shell power spectra (:mod:`jimnet.cluster.spectral`) → GMM, the
+        rotation-invariant floor that needs no model.
+
+    Returns
+    -------
+    labels : numpy.ndarray of int, shape (n,)
+        0-based.
+    embedding : numpy.ndarray, shape (n, d)
+        The space the GMM was fitted in.
+    bic : dict of int to float
+        The BIC curve when K was chosen automatically, else empty.
+    """
+    if method == "spectral":
+        report = (lambda done, total: progress("spectra", done, total)) if progress else None
+        space = embed_features(spectral_features(particles, batch_size=batch_size,
+                                                 progress=report))
+    elif method == "network":
+        space = embed_for_clustering(features, seed=seed, use_tsne=use_tsne)
+    else:
+        raise ValueError(f"cluster method must be one of {CLUSTER_METHODS}, got {method!r}")
+    bic: dict[int, float] = {}
+    if n_clusters == "auto":
+        n_clusters, bic = select_n_clusters(space, min(MAX_AUTO_CLUSTERS, len(space) - 1),
+                                            seed=seed)
+    return fit_gmm(space, int(n_clusters), seed=seed), space, bic
 
 
 def model_normalisation(extra: dict, particles: ParticleSet) -> Normalisation:
@@ -164,7 +223,8 @@ def _refine_members(particles: ParticleSet, members: np.ndarray, reference: torc
     return res.rotation.double().numpy(), res.shift.double().numpy()
 
 
-def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | None = None,
+def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str | None = None,
+            cluster: str = "network",
             normalisation: Normalisation | None = None, iterations: int = 3,
             refine: str = "none", refine_params: AlignParams | None = None,
             batch_size: int = 16, seed: int = 0, use_tsne: bool = True,
@@ -176,8 +236,11 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | None 
     model : JimNet3D
         Trained model (its ``config.n_clusters`` is the default K).
     particles : ParticleSet
-    n_clusters : int, optional
-        Number of GMM clusters (default: the model's K).
+    n_clusters : int or "auto", optional
+        Number of GMM clusters (default: the model's K); ``"auto"`` picks K by BIC
+        (:func:`assign_clusters`).
+    cluster : {"network", "spectral"}
+        What the clusters are computed from (:func:`assign_clusters`).
     normalisation : Normalisation, optional
         Standardisation of the inputs (default: this set's global mean/std).
     iterations : int
@@ -194,6 +257,8 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | None 
     """
     if refine not in ("none", "ht", "fa"):
         raise ValueError(f"refine must be 'none', 'ht' or 'fa', got {refine!r}")
+    if cluster not in CLUSTER_METHODS:
+        raise ValueError(f"cluster must be one of {CLUSTER_METHODS}, got {cluster!r}")
     report = progress or (lambda stage, done, total: None)
     rank, world = rank_and_world()
     dev = torch.device(device)
@@ -201,10 +266,11 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | None 
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
     model = model.to(dev).eval()
     norm = normalisation or global_normalisation(particles, batch_size)
-    k = int(n_clusters or model.config.n_clusters)
     features, logits = classify_particles(model, particles, norm, batch_size, dev, report)
     mcp = logits.argmax(1)
-    labels, embedding = cluster_features(features, k, seed=seed, use_tsne=use_tsne)
+    labels, embedding, bic = assign_clusters(
+        particles, features, n_clusters or model.config.n_clusters, method=cluster, seed=seed,
+        use_tsne=use_tsne, batch_size=batch_size, progress=progress)
     # Every rank clusters the same gathered features with the same seed (so no rank waits on
     # rank 0's t-SNE past a collective timeout), then takes rank 0's result: t-SNE/GMM need not
     # be bit-reproducible across processes (threaded BLAS/OpenMP), and ranks that disagreed on
@@ -212,6 +278,7 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | None 
     # collectives. The broadcast is O(n) numbers.
     labels = broadcast_array(labels)
     embedding = broadcast_array(embedding)
+    k = int(labels.max()) + 1  # K may have been chosen here (n_clusters="auto")
     tilts = particles.tilt_ranges()
     n = len(particles)
     rotations = np.tile(np.eye(3), (n, 1, 1))
@@ -245,4 +312,4 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | None 
         rotations[members] = gather_rows(rots, len(members))
         shifts[members] = gather_rows(sh, len(members))
         classes.append(ClassResult(c + 1, members, reference, half_maps))
-    return Prediction(labels, mcp, features, embedding, rotations, shifts, classes)
+    return Prediction(labels, mcp, features, embedding, rotations, shifts, classes, bic, cluster)
