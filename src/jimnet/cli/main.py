@@ -9,11 +9,7 @@ through :mod:`jimnet.io.atomic` (``--force`` to overwrite). Then register it bel
 "Commands" section, with one line::
 
     from jimnet.cli.simulate import simulate
-    app.command("align")(align_command)
-app.command("average")(average_command)
-app.command("demo")(demo)
-app.command("predict")(predict_command)
-app.command("simulate")(simulate)
+    app.command("simulate")(simulate)
 
 Command modules never import this module, so there are no import cycles.
 """
@@ -76,6 +72,7 @@ from jimnet.cli.average import average_command  # noqa: E402
 from jimnet.cli.benchmark import benchmark_command  # noqa: E402
 from jimnet.cli.demo import demo  # noqa: E402
 from jimnet.cli.predict import predict_command  # noqa: E402
+from jimnet.cli.report import report_command  # noqa: E402
 from jimnet.cli.simulate import simulate  # noqa: E402
 from jimnet.cli.train import train  # noqa: E402
 
@@ -84,5 +81,6 @@ app.command("average")(average_command)
 app.command("benchmark")(benchmark_command)
 app.command("demo")(demo)
 app.command("predict")(predict_command)
+app.command("report")(report_command)
 app.command("simulate")(simulate)
 app.command("train")(train)
