@@ -40,7 +40,7 @@ from jimnet.transform import rigid_transform
 
 __all__ = [
     "ClassCard",
-    "Figures",
+    "Panel",
     "ReportContent",
     "Table",
     "aligned_members",
@@ -82,8 +82,8 @@ class ClassCard:
 
 
 @dataclass
-class Figures:
-    """A titled figure (``uri``: PNG data URI)."""
+class Panel:
+    """A titled figure (``uri``: its PNG as a data URI) with an optional caption."""
 
     title: str
     uri: str
@@ -98,9 +98,9 @@ class ReportContent:
     summary: list[tuple[str, str]] = field(default_factory=list)
     classes: list[ClassCard] = field(default_factory=list)
     class_table: Table | None = None
-    embedding: Figures | None = None
-    training: list[Figures] = field(default_factory=list)
-    benchmark_figures: list[Figures] = field(default_factory=list)
+    embedding: Panel | None = None
+    training: list[Panel] = field(default_factory=list)
+    benchmark_figures: list[Panel] = field(default_factory=list)
     benchmark_tables: list[Table] = field(default_factory=list)
     benchmark_details: list[Table] = field(default_factory=list)
     run_tables: list[Table] = field(default_factory=list)
@@ -213,7 +213,7 @@ def read_embedding_section(directory: Path, content: ReportContent) -> None:
     caption = (f"First two {axes} dimensions of every particle. Left: the GMM cluster. "
                + ("Right: the input STAR's rlnClassNumber (the truth for simulated data)."
                   if table.input_class is not None else "The input STAR had no classes."))
-    content.embedding = Figures(f"Embedding ({axes})",
+    content.embedding = Panel(f"Embedding ({axes})",
                                 png_uri(embedding_figure(table.coordinates, colourings)), caption)
 
 
@@ -224,7 +224,7 @@ def read_training(directory: Path, content: ReportContent) -> None:
         if fig is not None:
             title = ("Training" if path.parent == directory
                      else f"Training: {path.parent.relative_to(directory / 'runs')}")
-            content.training.append(Figures(title, png_uri(fig)))
+            content.training.append(Panel(title, png_uri(fig)))
 
 
 # ---------------------------------------------------------------------------------- run info
@@ -294,7 +294,7 @@ def read_benchmark(directory: Path, content: ReportContent) -> None:
     for name in ("alignment_vs_snr.png", "clustering_vs_snr.png"):
         if (directory / name).is_file():
             uri = png_uri((directory / name).read_bytes())
-            content.benchmark_figures.append(Figures(name, uri))
+            content.benchmark_figures.append(Panel(name, uri))
     for path in sorted(directory.glob("*_summary.md")):
         content.benchmark_tables += _markdown_tables(path.read_text(encoding="utf-8"))
     for path in sorted(directory.glob("*_S*_*.md"), key=lambda p: int(p.stem.split("_S")[1]
