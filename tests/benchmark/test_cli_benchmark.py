@@ -31,10 +31,14 @@ def test_smoke_benchmark_produces_all_tables(smoke_run):
              "alignment_summary", "clustering_summary"]
     for stem in stems:
         assert (out / f"{stem}.md").is_file() and (out / f"{stem}.csv").is_file(), stem
-    for name in ("alignment_vs_snr.png", "clustering_vs_snr.png", "results.json", "README.md"):
+    for name in ("alignment_vs_snr.png", "clustering_vs_snr.png", "results.json", "README.md",
+                 "report.html"):
         assert (out / name).is_file(), name
     log = (out / "benchmark.log").read_text().splitlines()
     assert any(line.startswith("SNR 0.1 pica:") for line in log)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "summary of S1–S5" in html and "summary of S6–S10" in html
+    assert "Training: jimnet/snr_0.1" in html and html.count("<img") >= 3
     # Data simulated into OUT/data (both SNRs), models per method and SNR (SNR 100 base model).
     for snr in ("snr_100", "snr_0.1"):
         assert (out / "data" / snr / "particles.star").is_file()

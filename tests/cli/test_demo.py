@@ -14,6 +14,8 @@ def test_demo_runs_end_to_end_on_a_tiny_set(tmp_path):
     assert (out / "data" / "particles.star").is_file()
     assert (out / "run" / "model.pt").is_file()
     assert (out / "predict" / "particles.star").is_file()
+    report = (out / "predict" / "report.html").read_text(encoding="utf-8")
+    assert "jimnet demo report" in report and "accuracy gmm" in report
 
 
 def test_demo_rejects_impossible_settings(tmp_path):

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 import starfile
@@ -30,8 +32,13 @@ def test_predict_cli_writes_star_maps_and_figures(tiny_star, tiny_model, tmp_pat
     assert set(original.columns) <= set(table.columns)  # every input column kept
     assert set(table["rlnClassNumber"]) <= {1, 2} and "jimnetClassMCP" in table.columns
     assert len(ParticleSet.from_star(out / "particles.star")) == len(original)  # paths resolve
-    for name in ("embedding.png", "training.png", "class_averages.png", "fsc.png"):
+    for name in ("embedding.png", "training.png", "class_averages.png", "fsc.png",
+                 "embedding.csv", "metrics.jsonl", "report.html"):
         assert (out / name).stat().st_size > 0
+    info = json.loads((out / "run.json").read_text())
+    assert info["command"] == "jimnet predict" and info["settings"]["iterations"] == 1
+    assert set(info["scores"]) >= {"accuracy_gmm", "accuracy_mcp"}  # the tiny set has truth
+    assert info["training"]["n_clusters"] == 2 and info["wall_time_s"] > 0
     for k in sorted(set(table["rlnClassNumber"])):
         vol, voxel = read_volume(out / f"class_{k:03d}.mrc")
         assert vol.shape == (32, 32, 32) and voxel == 10.0 and np.isfinite(vol).all()

@@ -45,9 +45,10 @@ from jimnet.benchmark.report import write_report
 from jimnet.benchmark.results import BenchmarkResults, Unavailable
 from jimnet.benchmark.scales import Scale
 from jimnet.cluster import cluster_features
-from jimnet.device import resolve_device
+from jimnet.device import device_description, resolve_device
 from jimnet.errors import JimnetInputError
 from jimnet.io import ParticleSet, atomic_output_dir, check_can_write
+from jimnet.report import write_report as write_html_report
 from jimnet.simulate import SimulationConfig, load_structure, simulate_to_directory, snr_dirname
 from jimnet.train.deepcluster import DeepClusterTrainer
 from jimnet.train.pica import PicaTrainer
@@ -162,20 +163,6 @@ def _load_dataset(path: Path) -> ParticleSet:
         raise JimnetInputError(f"{path / 'particles.star'}: classes must be 1…{N_CLASSES} (the "
                                "paper's five structures)")
     return ps
-
-
-def device_description(device: torch.device) -> str:
-    """``"cuda (NVIDIA H100 …)"`` or ``"cpu (AMD EPYC, 2 cores, 2 torch threads)"``."""
-    if device.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(device)})"
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in
-                   Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"cpu ({cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
 
 
 @dataclass
@@ -417,6 +404,7 @@ def run_benchmark(
             _run_dataset(ctx, snr, datasets[snr], methods, report, tick)
         meta["wall_time_s"] = round(time.perf_counter() - t0, 1)
         write_report(tmp, results)
+        write_html_report(tmp)
     return results
 
 

@@ -7,6 +7,8 @@ cluster, align and average with the trained model → compare with the simulatio
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +22,7 @@ from jimnet.evaluate.truth import truth_metrics
 from jimnet.io import ParticleSet, check_can_write
 from jimnet.io.metrics import METRICS_NAME
 from jimnet.predict import predict, write_prediction
+from jimnet.report import run_info
 from jimnet.simulate import PAPER_BENCHMARK, SimulationConfig, load_structure
 from jimnet.simulate.output import simulate_to_directory
 from jimnet.train.trainer import TrainConfig, Trainer
@@ -52,6 +55,8 @@ def demo(
     without labels, predict clusters, poses and class averages, and print how they compare with
     the truth.
     """
+    settings = dict(locals())  # every argument as given, for run.json
+    started = datetime.now(UTC)
     if n_per_class < 2 or epochs < 1 or width <= 0 or snr <= 0:
         raise JimnetInputError("--n-per-class must be ≥ 2, --epochs ≥ 1, --width and --snr > 0")
     check_can_write(out, force)
@@ -74,9 +79,11 @@ def demo(
         result = predict(trainer.model, particles, normalisation=trainer.norm, seed=seed,
                          batch_size=batch_size, device=resolve_device(device),
                          progress=progress)
-    resolutions = write_prediction(result, particles, out / "predict", force=force,
-                                   metrics=run / METRICS_NAME)
     scores = truth_metrics(result, particles, seed) or {}
+    info = run_info("jimnet demo", settings, device=resolve_device(device), started=started,
+                    scores=scores, training=asdict(config))
+    resolutions = write_prediction(result, particles, out / "predict", force=force,
+                                   metrics=run / METRICS_NAME, run_info=info)
     table = Table("metric", "value", title=f"jimnet demo: 5 classes × {n_per_class}, SNR {snr:g}"
                   f", {mode} mode, width {width:g}, {epochs} epochs")
     table.add_row("clustering accuracy (GMM)", f"{scores.get('accuracy_gmm', float('nan')):.3f}")
@@ -90,7 +97,8 @@ def demo(
         table.add_row(f"class {number} resolution (Å, FSC 0.143)", f"{res:.1f}")
     table.add_row("wall time (s)", f"{time.perf_counter() - t0:.0f}")
     console.print(table)
-    console.print(f"data: {data}  model: {run / 'model.pt'}  results: {out / 'predict'}")
+    console.print(f"data: {data}  model: {run / 'model.pt'}  results: {out / 'predict'}  "
+                  f"report: {out / 'predict' / 'report.html'}")
     if scores.get("accuracy_gmm", 1.0) < 0.9:
         console.print("note: a few CPU epochs from scratch do not train Jim-Net (the paper trains "
                       "100 epochs at SNR 100 on GPUs, then fine-tunes); these numbers show the "

@@ -9,12 +9,7 @@ through :mod:`jimnet.io.atomic` (``--force`` to overwrite). Then register it bel
 "Commands" section, with one line::
 
     from jimnet.cli.simulate import simulate
-    app.command("align")(align_command)
-app.command("average")(average_command)
-app.command("demo")(demo)
-app.command("eval2d")(eval2d)
-app.command("predict")(predict_command)
-app.command("simulate")(simulate)
+    app.command("simulate")(simulate)
 
 Command modules never import this module, so there are no import cycles.
 """
@@ -78,6 +73,7 @@ from jimnet.cli.benchmark import benchmark_command  # noqa: E402
 from jimnet.cli.demo import demo  # noqa: E402
 from jimnet.cli.eval2d import eval2d  # noqa: E402
 from jimnet.cli.predict import predict_command  # noqa: E402
+from jimnet.cli.report import report_command  # noqa: E402
 from jimnet.cli.simulate import simulate  # noqa: E402
 from jimnet.cli.train import train  # noqa: E402
 from jimnet.cli.train2d import train2d  # noqa: E402
@@ -88,6 +84,7 @@ app.command("benchmark")(benchmark_command)
 app.command("demo")(demo)
 app.command("eval2d")(eval2d)
 app.command("predict")(predict_command)
+app.command("report")(report_command)
 app.command("simulate")(simulate)
 app.command("train")(train)
 app.command("train2d")(train2d)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -25,15 +27,22 @@ from jimnet.io import ParticleSet
 from jimnet.io.metrics import METRICS_NAME
 from jimnet.models import JimNet3D, load_checkpoint, model_from_checkpoint
 from jimnet.predict import Prediction, model_normalisation, predict, write_prediction
+from jimnet.report import run_info
 
 __all__ = ["predict_command"]
 
 
-def _write_and_report(result: Prediction, particles: ParticleSet, out: Path, metrics: Path,
-                      force: bool, seed: int, console: Console) -> None:
-    """Rank 0's part: the output folder, a table of the classes, truth metrics if known."""
+def _write_and_report(result: Prediction, particles: ParticleSet, out: Path, model: Path,
+                      force: bool, seed: int, console: Console, info: dict) -> None:
+    """Rank 0's part: the output folder with its report, a table of the classes, truth metrics
+    if known."""
+    scores = truth_metrics(result, particles, seed)
+    config = model.parent / "config.json"  # written by jimnet train beside model.pt
+    training = json.loads(config.read_text()) if config.is_file() else None
+    metrics = model.parent / METRICS_NAME
     resolutions = write_prediction(result, particles, out, force=force,
-                                   metrics=metrics if metrics.is_file() else None)
+                                   metrics=metrics if metrics.is_file() else None,
+                                   run_info={**info, "scores": scores, "training": training})
     if result.bic:
         console.print(f"K = {min(result.bic, key=result.bic.__getitem__)} chosen by BIC over K = "
                       f"{min(result.bic)}…{max(result.bic)} (classes_bic.csv)")
@@ -43,10 +52,9 @@ def _write_and_report(result: Prediction, particles: ParticleSet, out: Path, met
         res = resolutions.get(cls.number)  # none for a one-member class
         table.add_row(str(cls.number), str(len(cls.members)), "–" if res is None else f"{res:.1f}")
     console.print(table)
-    scores = truth_metrics(result, particles, seed)
     if scores:
         console.print(", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
-    console.print(f"outputs: {out}")
+    console.print(f"outputs: {out} (summary: {out / 'report.html'})")
 
 
 @handle_input_errors
@@ -55,8 +63,9 @@ def predict_command(
                                               show_default=False)],
     model: Annotated[Path, typer.Option("--model", help="model.pt (or checkpoint.pt) written "
                                         "by jimnet train.")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory (particles.star, "
-                                      "class_NNN.mrc, half maps, fsc_NNN.csv, PNG figures).")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory (report.html, "
+                                      "particles.star, class_NNN.mrc, half maps, fsc_NNN.csv, "
+                                      "embedding.csv, run.json, PNG figures).")],
     classes: Annotated[str | None, typer.Option(
         "--classes", "-k", help="Number of clusters K ≥ 1, or 'auto': the K in 1…10 with the "
         "lowest BIC of the GMM (curve written to classes_bic.csv). Default: the model's K.",
@@ -98,6 +107,8 @@ def predict_command(
     Several processes: torchrun --nproc-per-node N -m jimnet predict ... shards the particles
     across the processes (gloo on CPU, NCCL + gloo on GPU); only rank 0 writes and prints.
     """
+    settings = dict(locals())  # every argument as given, for run.json
+    started = datetime.now(UTC)
     if not model.is_file():
         raise JimnetInputError(f"model file not found: {model}")
     if iterations < 1 or batch_size < 1:
@@ -135,6 +146,8 @@ def predict_command(
                          use_tsne=tsne, device=dev, progress=progress)
     try:
         if is_main:
-            _write_and_report(result, ps, out, model.parent / METRICS_NAME, force, seed, console)
+            info = run_info("jimnet predict", settings, device=dev, started=started,
+                            processes=rank_and_world()[1])
+            _write_and_report(result, ps, out, model, force, seed, console, info)
     finally:
         finish()  # every rank waits for rank 0's writing
