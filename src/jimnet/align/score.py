@@ -342,6 +342,49 @@ def _polish_shift(
     return y_re.sum(-1) / norm, shift
 
 
+def correlation_near_shift(
+    prep: PreparedPairs,
+    level: Level,
+    rotations: torch.Tensor,
+    shift: torch.Tensor,
+    *,
+    chunk: int = 512,
+    newton_steps: int = 1,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Constrained correlation maximised over shifts *near* a given shift (no FFT).
+
+    The local counterpart of :func:`correlation_scores` for rotations close to one whose shift is
+    known: the shift is polished by Newton steps from ``shift`` (accepted only inside a concave
+    region, moves below 1 voxel) and the score is evaluated exactly there.
+
+    Parameters
+    ----------
+    rotations : torch.Tensor, shape (P or 1, B, 3, 3)
+    shift : torch.Tensor, shape (P, B, 3)
+        Starting shifts (zyx, voxels of the ``N``-box).
+
+    Returns
+    -------
+    score : torch.Tensor, shape (P, B)
+    shift : torch.Tensor, shape (P, B, 3)
+    """
+    pts = level.points
+    scores, shifts = [], []
+    for sl in _chunks(rotations.shape[1], chunk):
+        rot = rotations[:, sl]
+        s_re, s_im = _source_at(prep, pts, rot)
+        omega = _overlap(prep, level, rot)
+        x_re, x_im = _cross(level, omega, s_re, s_im)
+        norm = _norm(level, omega, s_re, s_im)
+        sc, sh = _polish_shift(prep.n, pts, x_re, x_im, norm, shift[:, sl], newton_steps)
+        if level.max_shift is not None:
+            length = sh.norm(dim=-1, keepdim=True)
+            sh = sh * (level.max_shift / length.clamp_min(level.max_shift)).clamp(max=1.0)
+        scores.append(sc)
+        shifts.append(sh)
+    return torch.cat(scores, 1), torch.cat(shifts, 1)
+
+
 def correlation_at_shift(
     prep: PreparedPairs,
     level: Level,
