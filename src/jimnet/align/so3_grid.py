@@ -253,7 +253,7 @@ def quadratic_peak(
     ok : torch.Tensor, bool, shape (...)
         Whether the fit has an accepted interior maximum.
     """
-    lat, solver = _quadratic_design(half_width)
+    _, solver = _quadratic_design(half_width)
     coef = scores.to(torch.float64) @ solver.to(scores.device).T  # (..., 10)
     g = coef[..., 1:4]
     a = coef[..., 4:7]
