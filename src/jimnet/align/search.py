@@ -268,10 +268,11 @@ def refine_fit(
     ``params.step_factor`` per level down to ``final_step``; frequency band of
     :func:`level_for`, which grows as the step shrinks): one FFT translation search at each
     candidate, the 27 lattice rotations scored with the shift carried over by a Newton step
-    (:func:`correlation_near_shift`, no FFT), a quadratic fit to those scores (:func:`jimnet.align.so3_grid.quadratic_peak`) and a move to
-    the better of its maximum and the best lattice rotation. A candidate whose fit is not concave
-    moves to its best lattice rotation and stays at the same step (at most ``max_moves`` times).
-    From the second level on, the candidates are cut to a third at the start of each level by
+    (:func:`correlation_near_shift`, no FFT), a quadratic fit to those scores
+    (:func:`jimnet.align.so3_grid.quadratic_peak`) and a move to the better of its maximum and
+    the best lattice rotation; while the best lattice rotation wins, the candidate moves there at
+    the same step (at most ``max_moves`` times). At the start of the second level the candidates
+    are cut to a half, later to a third, by
     their score on that level's band; the best one gets a full translation search on the final
     level.
 
