@@ -76,6 +76,7 @@ from jimnet.cli.average import average_command  # noqa: E402
 from jimnet.cli.benchmark import benchmark_command  # noqa: E402
 from jimnet.cli.demo import demo  # noqa: E402
 from jimnet.cli.predict import predict_command  # noqa: E402
+from jimnet.cli.refine import refine_command  # noqa: E402
 from jimnet.cli.simulate import simulate  # noqa: E402
 from jimnet.cli.train import train  # noqa: E402
 
@@ -84,5 +85,6 @@ app.command("average")(average_command)
 app.command("benchmark")(benchmark_command)
 app.command("demo")(demo)
 app.command("predict")(predict_command)
+app.command("refine")(refine_command)
 app.command("simulate")(simulate)
 app.command("train")(train)
