@@ -155,6 +155,32 @@ class RefineResult:
     resolutions: dict[int, float]
 
 
+def state_from(classes: NDArray, rotations: NDArray | None = None,
+               shifts: NDArray | None = None, halves: NDArray | None = None, *, seed: int = 0
+               ) -> RefineState:
+    """A starting state from in-memory labels and poses (e.g. a clustering and network poses).
+
+    Parameters
+    ----------
+    classes : int array, shape (n,)
+        1-based classes.
+    rotations, shifts : arrays, shapes (n, 3, 3), (n, 3), optional
+        Reference → particle poses (zyx, voxels). Without them the first round is global.
+    halves : int array of 1/2, shape (n,), optional
+        Half sets (default: seeded random halves).
+    """
+    classes = np.asarray(classes, dtype=np.int64)
+    n = len(classes)
+    if halves is None:
+        halves = 1 + (np.random.default_rng(seed).permutation(n) % 2)
+    have = rotations is not None
+    rot = np.asarray(rotations, dtype=np.float64) if have else np.tile(np.eye(3), (n, 1, 1))
+    shift = (np.asarray(shifts, dtype=np.float64) if have and shifts is not None
+             else np.zeros((n, 3)))
+    return RefineState(0, classes, np.asarray(halves, dtype=np.int64), rot, shift,
+                       np.full(n, np.nan), have)
+
+
 def initial_state(particles: ParticleSet, config: RefineConfig) -> RefineState:
     """Classes, half sets and poses to start from (see :class:`RefineConfig`).
 
@@ -310,7 +336,8 @@ def class_maps(particles: ParticleSet, state: RefineState, config: RefineConfig
 def refine(particles: ParticleSet, config: RefineConfig, work_dir: str | os.PathLike, *,
            resume: bool = False, device: torch.device | str | None = None,
            progress: Callable[[int, int], None] | None = None,
-           log: Callable[[dict], None] | None = None) -> RefineResult:
+           log: Callable[[dict], None] | None = None,
+           initial: RefineState | None = None) -> RefineResult:
     """Run (or resume) multi-reference refinement; checkpoints and log go to ``work_dir``.
 
     Parameters
@@ -328,6 +355,9 @@ def refine(particles: ParticleSet, config: RefineConfig, work_dir: str | os.Path
         ``progress(done, total)`` in particle alignments over the whole run.
     log : callable, optional
         Called with each iteration's log record.
+    initial : RefineState, optional
+        Starting state (:func:`state_from`) instead of the STAR's columns
+        (:func:`initial_state`); ignored when resuming from a checkpoint.
 
     Returns
     -------
@@ -339,12 +369,14 @@ def refine(particles: ParticleSet, config: RefineConfig, work_dir: str | os.Path
     work.mkdir(parents=True, exist_ok=True)
     ckpt = work / CHECKPOINT
     state = RefineState.load(ckpt) if resume and ckpt.exists() else None
-    if state is not None and len(state.classes) != len(particles):
-        raise JimnetInputError(f"{ckpt}: checkpoint has {len(state.classes)} particles, the STAR "
-                               f"file {len(particles)}")
+    source = ckpt
     if state is None:
-        state = initial_state(particles, config)
+        state = initial if initial is not None else initial_state(particles, config)
+        source = "initial state"
         (work / LOG).unlink(missing_ok=True)
+    if len(state.classes) != len(particles):
+        raise JimnetInputError(f"{source}: {len(state.classes)} particles, the STAR file "
+                               f"{len(particles)}")
     total = config.n_iterations * len(particles) * config.n_classes
     done = state.iteration * len(particles) * config.n_classes
 
