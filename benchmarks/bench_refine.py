@@ -49,6 +49,8 @@ def main() -> None:
     ap.add_argument("--particle-radius", type=float, default=10.0, help="voxels")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--params", default="{}", help="AlignParams overrides as JSON")
+    ap.add_argument("--fixed-classes", action="store_true",
+                    help="keep the true classes (align each particle to its own class only)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -69,7 +71,8 @@ def main() -> None:
             pairs = same_class_pairs(classes, args.pairs_per_class)
             t0 = time.perf_counter()
             cfg = RefineConfig(n_classes=int(classes.max()), n_iterations=args.iterations,
-                               params=params, use_input_poses=False, seed=args.seed)
+                               params=params, use_input_poses=False, seed=args.seed,
+                               reassign=not args.fixed_classes)
             res = refine(ps, cfg, Path(tmp) / f"work_{snr}")
             wall = time.perf_counter() - t0
             rel = relative_pose(res.state.rotations, res.state.shifts, pairs)
@@ -93,7 +96,8 @@ def main() -> None:
         f"start/end {load0:.2f} / {os.getloadavg()[0]:.2f} (other agents' jobs were running "
         "when above 1).",
         f"- Data: `{shlex.join(sim)}` (tilt-series, 32³, ±60°).",
-        f"- Refinement: {args.iterations} iterations, classes from the STAR, poses ignored "
+        f"- Refinement: {args.iterations} iterations, classes from the STAR "
+        f"({'kept fixed' if args.fixed_classes else 'reassigned every iteration'}), poses ignored "
         f"(global H-T first round, local after), AlignParams {params}.",
         f"- Pairs: {args.pairs_per_class} disjoint same-class pairs per class; error of the "
         "relative pose ‖ΔR‖_F. Wall time in all: " f"{wall:.0f} s.",

@@ -8,7 +8,7 @@ import typer
 from typer.testing import CliRunner
 
 from jimnet.align import AlignParams
-from jimnet.align.refine import LOG, RefineConfig, refine, write_refinement
+from jimnet.align.refine import LOG, RefineConfig, refine, state_from, write_refinement
 from jimnet.cli.refine import refine_command
 from jimnet.geometry import geodesic_angle_deg
 from jimnet.io import ParticleSet, read_volume, write_particle_star, write_volume
@@ -119,3 +119,12 @@ def test_cli_refine_and_bad_input(dataset, tmp_path):
                                       *args[6:]])
     assert bad.exit_code == 2 and "rlnClassNumber" in bad.output
     assert not (tmp_path / "bad" / "particles.star").exists()
+
+
+def test_fixed_classes_are_kept(dataset, tmp_path):
+    ps = ParticleSet.from_star(dataset / "particles.star")
+    wrong = ps.class_numbers().copy()
+    wrong[[0, 1]] = 3 - wrong[[0, 1]]
+    init = state_from(wrong, *ps.poses(), ps.table["rlnRandomSubset"].to_numpy())
+    kept = refine(ps, _config(reassign=False), tmp_path / "k", initial=init)
+    np.testing.assert_array_equal(kept.state.classes, wrong)

@@ -70,6 +70,9 @@ class RefineConfig:
         Half sets (when absent), random classes, initial particles.
     batch_size : int
         Particles aligned together.
+    reassign : bool
+        Align every particle to every class and move it to the best one; ``False`` keeps the
+        classes and aligns each particle to its own class only (``K×`` cheaper).
     """
 
     n_classes: int
@@ -83,6 +86,7 @@ class RefineConfig:
     floor: float = 0.1
     seed: int = 0
     batch_size: int = 8
+    reassign: bool = True
 
     def __post_init__(self) -> None:
         if self.n_classes < 1:
@@ -268,18 +272,17 @@ def refine_iteration(particles: ParticleSet, state: RefineState, config: RefineC
         idx = np.nonzero(state.halves == half)[0]
         if idx.size == 0:
             continue
-        vols = particles.get_batch(idx)
-        wedges = _wedges(particles, idx)
         for k, (ref, ref_wedge) in half_references(particles, state, config, half).items():
+            sel = idx if config.reassign else idx[state.classes[idx] == k]
             res = align_to_reference(
-                [vols], ref, wedges, reference_wedge=ref_wedge, method=config.method,
-                params=config.params, device=device, batch_size=config.batch_size,
-                progress=progress,
-                initial_rotations=torch.as_tensor(state.rotations[idx]) if local else None,
+                [particles.get_batch(sel)], ref, _wedges(particles, sel),
+                reference_wedge=ref_wedge, method=config.method, params=config.params,
+                device=device, batch_size=config.batch_size, progress=progress,
+                initial_rotations=torch.as_tensor(state.rotations[sel]) if local else None,
                 local_step=config.local_step)
-            scores[idx, k - 1] = res.score.numpy()
-            rots[idx, k - 1] = res.rotation.numpy()
-            shifts[idx, k - 1] = res.shift.numpy()
+            scores[sel, k - 1] = res.score.numpy()
+            rots[sel, k - 1] = res.rotation.numpy()
+            shifts[sel, k - 1] = res.shift.numpy()
     best = scores.argmax(1)
     ar = np.arange(n)
     return RefineState(state.iteration + 1, best + 1, state.halves.copy(), rots[ar, best],
@@ -377,8 +380,8 @@ def refine(particles: ParticleSet, config: RefineConfig, work_dir: str | os.Path
     if len(state.classes) != len(particles):
         raise JimnetInputError(f"{source}: {len(state.classes)} particles, the STAR file "
                                f"{len(particles)}")
-    total = config.n_iterations * len(particles) * config.n_classes
-    done = state.iteration * len(particles) * config.n_classes
+    total = config.n_iterations * len(particles) * (config.n_classes if config.reassign else 1)
+    done = state.iteration * total // config.n_iterations
 
     def tick(k: int) -> None:
         nonlocal done

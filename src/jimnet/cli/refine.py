@@ -64,6 +64,10 @@ def refine_command(
     ignore_poses: Annotated[
         bool, typer.Option("--ignore-poses", help="Ignore input poses (global first round).")
     ] = False,
+    fixed_classes: Annotated[
+        bool, typer.Option("--fixed-classes", help="Keep the starting classes: align each "
+                           "particle to its own class only (K times cheaper).")
+    ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Half sets, random classes.")] = 0,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
@@ -85,6 +89,7 @@ def refine_command(
                               params=params, local_step=local_step,
                               use_input_classes=not ignore_classes,
                               use_input_poses=not ignore_poses, seed=seed,
+                              reassign=not fixed_classes,
                               batch_size=batch_size)
     except ValueError as exc:
         raise JimnetInputError(str(exc)) from None
