@@ -118,7 +118,7 @@ def test_cli_refine_and_bad_input(dataset, tmp_path):
     bad = CliRunner().invoke(_app(), [*args[:3], "1", *args[4:5], str(tmp_path / "bad"),
                                       *args[6:]])
     assert bad.exit_code == 2 and "rlnClassNumber" in bad.output
-    assert not (tmp_path / "bad" / "particles.star").exists()
+    assert not (tmp_path / "bad").exists()
 
 
 def test_fixed_classes_are_kept(dataset, tmp_path):

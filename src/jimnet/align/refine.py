@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -366,10 +367,7 @@ def refine(particles: ParticleSet, config: RefineConfig, work_dir: str | os.Path
     -------
     RefineResult
     """
-    import time
-
     work = Path(work_dir)
-    work.mkdir(parents=True, exist_ok=True)
     ckpt = work / CHECKPOINT
     state = RefineState.load(ckpt) if resume and ckpt.exists() else None
     source = ckpt
@@ -380,6 +378,7 @@ def refine(particles: ParticleSet, config: RefineConfig, work_dir: str | os.Path
     if len(state.classes) != len(particles):
         raise JimnetInputError(f"{source}: {len(state.classes)} particles, the STAR file "
                                f"{len(particles)}")
+    work.mkdir(parents=True, exist_ok=True)  # only once the input is known to be valid
     total = config.n_iterations * len(particles) * (config.n_classes if config.reassign else 1)
     done = state.iteration * total // config.n_iterations
 
