@@ -289,12 +289,17 @@ def correlation_scores(
         shift = (level.shifts.reshape(-1, 3)[idx] + off * step).reshape(p, b, 3)
         score, shift = _polish_shift(prep.n, pts, x_re, x_im, norm, shift, newton_steps)
         if restrict:  # keep the polished shift inside the allowed ball
-            assert max_shift is not None
-            length = shift.norm(dim=-1, keepdim=True)
-            shift = shift * (max_shift / length.clamp_min(max_shift)).clamp(max=1.0)
+            shift = _within(shift, max_shift)
         scores.append(score)
         shifts.append(shift)
     return torch.cat(scores, 1), torch.cat(shifts, 1)
+
+
+def _within(shift: torch.Tensor, max_shift: float | None) -> torch.Tensor:
+    """Shifts (..., 3) scaled back onto the ball of radius ``max_shift`` where longer."""
+    assert max_shift is not None
+    length = shift.norm(dim=-1, keepdim=True)
+    return shift * (max_shift / length.clamp_min(max_shift)).clamp(max=1.0)
 
 
 def _polish_shift(
@@ -378,8 +383,7 @@ def correlation_near_shift(
         norm = _norm(level, omega, s_re, s_im)
         sc, sh = _polish_shift(prep.n, pts, x_re, x_im, norm, shift[:, sl], newton_steps)
         if level.max_shift is not None:
-            length = sh.norm(dim=-1, keepdim=True)
-            sh = sh * (level.max_shift / length.clamp_min(level.max_shift)).clamp(max=1.0)
+            sh = _within(sh, level.max_shift)
         scores.append(sc)
         shifts.append(sh)
     return torch.cat(scores, 1), torch.cat(shifts, 1)
