@@ -18,7 +18,7 @@ from jimnet.align.exhaustive import exhaustive_search
 from jimnet.align.fa import fa_search
 from jimnet.align.ht import ht_search
 from jimnet.align.score import PreparedPairs
-from jimnet.align.search import AlignParams, SearchResult, preprocess
+from jimnet.align.search import AlignParams, SearchResult, preprocess, refine_local
 from jimnet.align.wedge import WedgeLike, WedgeSet
 
 Method = Literal["ht", "fa", "exhaustive"]
@@ -177,11 +177,15 @@ def align_to_reference(
     device: torch.device | str | None = None,
     batch_size: int = 8,
     progress: Callable[[int], None] | None = None,
+    initial_rotations: torch.Tensor | None = None,
+    local_step: float = 5.0,
 ) -> AlignResult:
     """Pose of the reference in every particle: ``rigid_transform(reference, R, t) ≈ particle``.
 
     The reference spectrum is prepared once and shared: on the global grid every rotated
-    reference is computed once per batch of particles.
+    reference is computed once per batch of particles. With ``initial_rotations`` the global
+    search is skipped: each particle's pose is refined locally around its given rotation
+    (:func:`jimnet.align.search.refine_local`, first lattice step ``local_step``).
 
     Parameters
     ----------
@@ -194,6 +198,11 @@ def align_to_reference(
         Observed region of the reference (default: complete, e.g. an average or a map).
     batch_size : int
         Particles searched together.
+    initial_rotations : torch.Tensor, shape (P, 3, 3), optional
+        Current reference → particle rotations (zyx): local search only.
+    local_step : float
+        First lattice step (degrees) of the local search; with ``max_moves`` it reaches about
+        ``(1 + max_moves) · local_step`` from the start.
 
     Returns
     -------
@@ -222,7 +231,13 @@ def align_to_reference(
         prep = PreparedPairs.build(ref_prep, tgt_prep, ref_wedge,
                                    WedgeSet.build(buffer_w, n, device=dev), pad=params.pad,
                                    source_centre=ref_c, target_centre=tgt_c)
-        results.append(_run(prep, method, params))
+        if initial_rotations is None:
+            results.append(_run(prep, method, params))
+        else:
+            start = sum(r.score.shape[0] for r in results)
+            init = torch.as_tensor(initial_rotations)[start:start + tgt.shape[0]]
+            results.append(refine_local(prep, init.to(dev, torch.float32)[:, None],
+                                        2.0 * local_step, params))
         if progress is not None:
             progress(tgt.shape[0])
         buffer.clear()

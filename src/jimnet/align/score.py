@@ -289,12 +289,17 @@ def correlation_scores(
         shift = (level.shifts.reshape(-1, 3)[idx] + off * step).reshape(p, b, 3)
         score, shift = _polish_shift(prep.n, pts, x_re, x_im, norm, shift, newton_steps)
         if restrict:  # keep the polished shift inside the allowed ball
-            assert max_shift is not None
-            length = shift.norm(dim=-1, keepdim=True)
-            shift = shift * (max_shift / length.clamp_min(max_shift)).clamp(max=1.0)
+            shift = _within(shift, max_shift)
         scores.append(score)
         shifts.append(shift)
     return torch.cat(scores, 1), torch.cat(shifts, 1)
+
+
+def _within(shift: torch.Tensor, max_shift: float | None) -> torch.Tensor:
+    """Shifts (..., 3) scaled back onto the ball of radius ``max_shift`` where longer."""
+    assert max_shift is not None
+    length = shift.norm(dim=-1, keepdim=True)
+    return shift * (max_shift / length.clamp_min(max_shift)).clamp(max=1.0)
 
 
 def _polish_shift(
@@ -340,6 +345,48 @@ def _polish_shift(
         shift = torch.where(ok[..., None], shift + delta, shift)
     y_re, _ = rotated(shift)
     return y_re.sum(-1) / norm, shift
+
+
+def correlation_near_shift(
+    prep: PreparedPairs,
+    level: Level,
+    rotations: torch.Tensor,
+    shift: torch.Tensor,
+    *,
+    chunk: int = 512,
+    newton_steps: int = 1,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Constrained correlation maximised over shifts *near* a given shift (no FFT).
+
+    The local counterpart of :func:`correlation_scores` for rotations close to one whose shift is
+    known: the shift is polished by Newton steps from ``shift`` (accepted only inside a concave
+    region, moves below 1 voxel) and the score is evaluated exactly there.
+
+    Parameters
+    ----------
+    rotations : torch.Tensor, shape (P or 1, B, 3, 3)
+    shift : torch.Tensor, shape (P, B, 3)
+        Starting shifts (zyx, voxels of the ``N``-box).
+
+    Returns
+    -------
+    score : torch.Tensor, shape (P, B)
+    shift : torch.Tensor, shape (P, B, 3)
+    """
+    pts = level.points
+    scores, shifts = [], []
+    for sl in _chunks(rotations.shape[1], chunk):
+        rot = rotations[:, sl]
+        s_re, s_im = _source_at(prep, pts, rot)
+        omega = _overlap(prep, level, rot)
+        x_re, x_im = _cross(level, omega, s_re, s_im)
+        norm = _norm(level, omega, s_re, s_im)
+        sc, sh = _polish_shift(prep.n, pts, x_re, x_im, norm, shift[:, sl], newton_steps)
+        if level.max_shift is not None:
+            sh = _within(sh, level.max_shift)
+        scores.append(sc)
+        shifts.append(sh)
+    return torch.cat(scores, 1), torch.cat(shifts, 1)
 
 
 def correlation_at_shift(

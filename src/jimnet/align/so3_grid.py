@@ -217,3 +217,56 @@ def select_peaks(
             chosen.extend(rest[: k - len(chosen)])
         out[p] = cand[torch.as_tensor(chosen, device=scores.device)]
     return out.reshape(*lead, k)
+
+
+def _quadratic_design(half_width: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Lattice (K, 3) and the least-squares solver (10, K) of a full 3-D quadratic on it."""
+    lat = _lattice(half_width)
+    x, y, z = lat.unbind(-1)
+    design = torch.stack([torch.ones_like(x), x, y, z, x * x, y * y, z * z, x * y, x * z, y * z],
+                         -1)
+    return lat, torch.linalg.pinv(design)
+
+
+def quadratic_peak(
+    scores: torch.Tensor, half_width: int = 1, max_offset: float = 1.5
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Maximum of the quadratic least-squares fit to scores on a :func:`local_rotations` lattice.
+
+    The score near a centre rotation is modelled as ``f(ω) = c + gᵀω + ½ ωᵀ H ω`` in lattice
+    units (``ω`` of the ``exp([ω·step]ₓ)`` offsets); its maximum ``ω* = −H⁻¹g`` is accepted when
+    ``H`` is negative definite and ``ω*`` lies within ``max_offset`` of the centre on every axis.
+
+    Parameters
+    ----------
+    scores : torch.Tensor, shape (..., (2m + 1)³)
+        Scores in the order of :func:`local_rotations` (identity first).
+    half_width : int
+        ``m`` of the lattice.
+    max_offset : float
+        Largest accepted offset per axis, lattice units.
+
+    Returns
+    -------
+    offset : torch.Tensor, shape (..., 3)
+        ``ω*`` in lattice units (zero where not accepted).
+    ok : torch.Tensor, bool, shape (...)
+        Whether the fit has an accepted interior maximum.
+    """
+    _, solver = _quadratic_design(half_width)
+    coef = scores.to(torch.float64) @ solver.to(scores.device).T  # (..., 10)
+    g = coef[..., 1:4]
+    a = coef[..., 4:7]
+    hxy, hxz, hyz = coef[..., 7], coef[..., 8], coef[..., 9]
+    hess = torch.stack([
+        torch.stack([2 * a[..., 0], hxy, hxz], -1),
+        torch.stack([hxy, 2 * a[..., 1], hyz], -1),
+        torch.stack([hxz, hyz, 2 * a[..., 2]], -1),
+    ], -2)
+    concave = torch.linalg.eigvalsh(hess).amax(-1) < 0
+    eye = torch.eye(3, dtype=hess.dtype, device=hess.device)
+    safe = torch.where(concave[..., None, None], hess, -eye)
+    offset = -torch.linalg.solve(safe, g[..., None])[..., 0]
+    ok = concave & (offset.abs().amax(-1) <= max_offset)
+    offset = torch.where(ok[..., None], offset, torch.zeros_like(offset))
+    return offset.to(scores.dtype), ok

@@ -73,6 +73,7 @@ from jimnet.cli.benchmark import benchmark_command  # noqa: E402
 from jimnet.cli.demo import demo  # noqa: E402
 from jimnet.cli.eval2d import eval2d  # noqa: E402
 from jimnet.cli.predict import predict_command  # noqa: E402
+from jimnet.cli.refine import refine_command  # noqa: E402
 from jimnet.cli.report import report_command  # noqa: E402
 from jimnet.cli.simulate import simulate  # noqa: E402
 from jimnet.cli.train import train  # noqa: E402
@@ -85,6 +86,7 @@ app.command("demo")(demo)
 app.command("eval2d")(eval2d)
 app.command("predict")(predict_command)
 app.command("report")(report_command)
+app.command("refine")(refine_command)
 app.command("simulate")(simulate)
 app.command("train")(train)
 app.command("train2d")(train2d)

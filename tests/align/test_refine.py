@@ -1,0 +1,130 @@
+"""Multi-reference refinement: gold-standard halves, resume, outputs, CLI."""
+
+import shutil
+
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from jimnet.align import AlignParams
+from jimnet.align.refine import LOG, RefineConfig, refine, state_from, write_refinement
+from jimnet.cli.refine import refine_command
+from jimnet.geometry import geodesic_angle_deg
+from jimnet.io import ParticleSet, read_volume, write_particle_star, write_volume
+from jimnet.simulate import SimulationConfig, load_structure, simulate_to_directory
+
+PARAMS = AlignParams(angular_step=30.0, final_step=4.0, n_candidates=3, n_peaks=30, max_moves=1,
+                     max_freq=0.45)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sim") / "set"
+    cfg = SimulationConfig(mode="fourier", snr=100.0, box=20, voxel_size=20.0, resolution=30.0,
+                           max_shift=1.0, integer_shifts=False, seed=4, normalize="particle")
+    simulate_to_directory(out, [load_structure("4v4r_30S"), load_structure("4cr2")], 4, cfg)
+    ps = ParticleSet.from_star(out / "particles.star")
+    star = ps.updated_star(out / "particles.star")
+    star.particles["rlnRandomSubset"] = np.tile([1, 2], len(ps) // 2)
+    star.particles["myNote"] = [f"n{i}" for i in range(len(ps))]
+    write_particle_star(out / "particles.star", star, force=True)
+    return out
+
+
+def _config(**kw):
+    return RefineConfig(n_classes=2, n_iterations=kw.pop("n_iterations", 1), params=PARAMS,
+                        local_step=5.0, **kw)
+
+
+def test_halves_never_mix(dataset, tmp_path):
+    # Replacing every half-2 particle by noise must not change anything about half 1.
+    ps = ParticleSet.from_star(dataset / "particles.star")
+    a = refine(ps, _config(), tmp_path / "a")
+    other = tmp_path / "other"
+    shutil.copytree(dataset, other)
+    rng = np.random.default_rng(0)
+    half = ps.table["rlnRandomSubset"].to_numpy()
+    for i, loc in enumerate(ps.image_locations):
+        if half[i] == 2:
+            name = other / "subtomograms" / loc.path.name
+            write_volume(name, rng.normal(size=(20, 20, 20)).astype(np.float32), 20.0,
+                         force=True)
+    b = refine(ParticleSet.from_star(other / "particles.star"), _config(), tmp_path / "b")
+    h1 = half == 1
+    np.testing.assert_array_equal(a.state.classes[h1], b.state.classes[h1])
+    np.testing.assert_allclose(a.state.rotations[h1], b.state.rotations[h1], atol=1e-6)
+    np.testing.assert_allclose(a.state.scores[h1], b.state.scores[h1], atol=1e-6)
+    assert not np.allclose(a.state.scores[~h1], b.state.scores[~h1])
+    np.testing.assert_array_equal(a.state.halves, half)
+
+
+def test_resume_gives_the_uninterrupted_result(dataset, tmp_path):
+    ps = ParticleSet.from_star(dataset / "particles.star")
+    full = refine(ps, _config(n_iterations=2), tmp_path / "full")
+    refine(ps, _config(n_iterations=1), tmp_path / "cut")
+    resumed = refine(ps, _config(n_iterations=2), tmp_path / "cut", resume=True)
+    np.testing.assert_array_equal(full.state.classes, resumed.state.classes)
+    np.testing.assert_allclose(full.state.rotations, resumed.state.rotations, atol=1e-6)
+    lines = (tmp_path / "cut" / LOG).read_text().splitlines()
+    assert len(lines) == 2 and '"iteration": 2' in lines[1]
+
+
+def test_snr100_relative_poses_and_classes(dataset, tmp_path):
+    ps = ParticleSet.from_star(dataset / "particles.star")
+    res = refine(ps, _config(n_iterations=2, use_input_poses=False), tmp_path / "r")
+    truth_rot, _ = ps.poses()
+    true_cls = ps.class_numbers()
+    np.testing.assert_array_equal(res.state.classes, true_cls)
+    est = res.state.rotations
+    for k in (1, 2):
+        idx = np.nonzero(true_cls == k)[0]
+        i0 = idx[0]
+        for i in idx[1:]:
+            err = geodesic_angle_deg(truth_rot[i] @ truth_rot[i0].T, est[i] @ est[i0].T)
+            assert float(err) < 8.0
+
+
+def test_outputs_keep_every_column(dataset, tmp_path):
+    ps = ParticleSet.from_star(dataset / "particles.star")
+    res = refine(ps, _config(), tmp_path / "o")
+    write_refinement(res, ps, tmp_path / "o")
+    out = ParticleSet.from_star(tmp_path / "o" / "particles.star")
+    assert set(ps.table.columns) <= set(out.table.columns)
+    assert list(out.table["myNote"]) == list(ps.table["myNote"])
+    assert {"jimnetAlignScore", "rlnRandomSubset"} <= set(out.table.columns)
+    for name in ("class_001.mrc", "class_002_half2.mrc", "fsc_001.csv", "fsc.png"):
+        assert (tmp_path / "o" / name).exists(), name
+    assert read_volume(tmp_path / "o" / "class_001.mrc")[0].shape == (20, 20, 20)
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    app.command("refine")(refine_command)
+    app.command("other")(lambda: None)
+    return app
+
+
+def test_cli_refine_and_bad_input(dataset, tmp_path):
+    out = tmp_path / "cli"
+    args = ["refine", str(dataset / "particles.star"), "--classes", "2", "--out", str(out),
+            "--iterations", "1", "--angular-step", "30", "--final-step", "3", "--quiet",
+            "--device", "cpu"]
+    res = CliRunner().invoke(_app(), args)
+    assert res.exit_code == 0, res.output
+    assert (out / "particles.star").exists() and (out / LOG).exists()
+    again = CliRunner().invoke(_app(), args)  # non-empty output, no --resume/--force
+    assert again.exit_code == 2 and "error:" in again.output
+    bad = CliRunner().invoke(_app(), [*args[:3], "1", *args[4:5], str(tmp_path / "bad"),
+                                      *args[6:]])
+    assert bad.exit_code == 2 and "rlnClassNumber" in bad.output
+    assert not (tmp_path / "bad").exists()
+
+
+def test_fixed_classes_are_kept(dataset, tmp_path):
+    ps = ParticleSet.from_star(dataset / "particles.star")
+    wrong = ps.class_numbers().copy()
+    wrong[[0, 1]] = 3 - wrong[[0, 1]]
+    init = state_from(wrong, *ps.poses(), ps.table["rlnRandomSubset"].to_numpy())
+    kept = refine(ps, _config(reassign=False), tmp_path / "k", initial=init)
+    np.testing.assert_array_equal(kept.state.classes, wrong)
