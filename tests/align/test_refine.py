@@ -113,6 +113,7 @@ def test_cli_refine_and_bad_input(dataset, tmp_path):
     res = CliRunner().invoke(_app(), args)
     assert res.exit_code == 0, res.output
     assert (out / "particles.star").exists() and (out / LOG).exists()
+    assert "jimnet refine" in (out / "report.html").read_text()
     again = CliRunner().invoke(_app(), args)  # non-empty output, no --resume/--force
     assert again.exit_code == 2 and "error:" in again.output
     bad = CliRunner().invoke(_app(), [*args[:3], "1", *args[4:5], str(tmp_path / "bad"),

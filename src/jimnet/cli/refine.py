@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from jimnet.cli.common import (
 from jimnet.device import resolve_device
 from jimnet.errors import JimnetInputError
 from jimnet.io import ParticleSet
+from jimnet.report import run_info, write_report
 
 __all__ = ["refine_command"]
 
@@ -100,6 +102,8 @@ def refine_command(
         raise JimnetInputError(str(exc)) from None
     console = stdout_console()
     t0 = time.perf_counter()
+    started = datetime.now(UTC)
+    dev = resolve_device(device)
 
     def show(rec: dict) -> None:
         if not quiet:
@@ -108,9 +112,14 @@ def refine_command(
                           f"{rec['resolution_angstrom']}")
 
     with stage_progress(console, quiet=quiet) as progress:
-        result = refine(ps, config, out, resume=resume, device=resolve_device(device),
+        result = refine(ps, config, out, resume=resume, device=dev,
                         progress=lambda d, t: progress("refine", d, t), log=show)
     write_refinement(result, ps, out)
+    settings = {"particles": str(particles), "classes": classes, "out": str(out), "seed": seed,
+                "iterations": config.n_iterations, "fixed_classes": fixed_classes}
+    info = run_info("jimnet refine", settings, device=dev, started=started,
+                    scores={"resolution_angstrom": result.resolutions})
+    write_report(out, run_info=info, force=True)
     if not quiet:
         console.print(f"refined {len(ps)} particles in {time.perf_counter() - t0:.1f} s; "
                       f"wrote {out}")
