@@ -90,12 +90,12 @@ def test_a_one_member_cluster_gets_an_average_but_no_fsc(tiny_star, tiny_model, 
                                                          monkeypatch):
     import jimnet.predict.pipeline as predict_module
 
-    def one_singleton(features, k, *, seed, use_tsne):
+    def one_singleton(particles, features, k, **kwargs):
         labels = np.zeros(len(features), dtype=int)
         labels[-1] = 1
-        return labels, np.zeros((len(features), 3))
+        return labels, np.zeros((len(features), 3)), {}
 
-    monkeypatch.setattr(predict_module, "cluster_features", one_singleton)
+    monkeypatch.setattr(predict_module, "assign_clusters", one_singleton)
     ps = ParticleSet.from_star(tiny_star)
     result = predict(load_model(tiny_model), ps, n_clusters=2, iterations=1, batch_size=4)
     single = result.classes[1]
