@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     lines = [
         "# Jim-Net 2D on the synthetic PF-PASCAL-format benchmark",
         "",
-        f"Command: `{command}` (run under `flock /tmp/jimnet-heavy.lock nice -n 5`)",
+        f"Command: `{command}`",
         "",
         f"- jimnet {jimnet.__version__}, torch {torch.__version__}, Python "
         f"{platform.python_version()}; device: CPU ({cpu}), {args.threads} torch threads, "
