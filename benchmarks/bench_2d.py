@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
         f"- jimnet {jimnet.__version__}, torch {torch.__version__}, Python "
         f"{platform.python_version()}; device: CPU ({cpu}), {args.threads} torch threads, "
         f"{os.cpu_count()} cores visible. Load average at start/end {load0[0]:.2f} / "
-        f"{load1[0]:.2f} (other agents' jobs shared the machine).",
+        f"{load1[0]:.2f}.",
         f"- Wall time: {total:.0f} s in all — data {t_data:.0f} s, **training {t_train:.0f} s**"
         f" ({config.pretrain_epochs} pre-training epochs — limit {args.pretrain_epochs} epochs or"
         f" {args.pretrain_minutes:g} min — then {config.epochs} Jim-Net epochs), "
