@@ -60,7 +60,9 @@ class RefineConfig:
     method : {"ht", "fa", "exhaustive"}
         Global search strategy.
     params : AlignParams
-        Search settings (both searches).
+        Search settings of the global search (and of the local one without ``local_params``).
+    local_params : AlignParams, optional
+        Search settings of the local search (e.g. a finer ``final_step``).
     local_step : float
         First lattice step of the local search, degrees.
     use_input_classes, use_input_poses : bool
@@ -81,6 +83,7 @@ class RefineConfig:
     global_rounds: int | None = None
     method: Method = "ht"
     params: AlignParams = field(default_factory=AlignParams)
+    local_params: AlignParams | None = None
     local_step: float = 5.0
     use_input_classes: bool = True
     use_input_poses: bool = True
@@ -277,7 +280,8 @@ def refine_iteration(particles: ParticleSet, state: RefineState, config: RefineC
             sel = idx if config.reassign else idx[state.classes[idx] == k]
             res = align_to_reference(
                 [particles.get_batch(sel)], ref, _wedges(particles, sel),
-                reference_wedge=ref_wedge, method=config.method, params=config.params,
+                reference_wedge=ref_wedge, method=config.method,
+                params=(config.local_params or config.params) if local else config.params,
                 device=device, batch_size=config.batch_size, progress=progress,
                 initial_rotations=torch.as_tensor(state.rotations[sel]) if local else None,
                 local_step=config.local_step)

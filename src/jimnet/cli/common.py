@@ -29,6 +29,7 @@ from jimnet.errors import JimnetInputError
 __all__ = [
     "EXIT_INPUT_ERROR",
     "AlignMethod",
+    "PosesFrom",
     "handle_input_errors",
     "make_params",
     "parse_snrs",
@@ -136,6 +137,13 @@ class ClusterMethod(StrEnum):
 
     network = "network"
     spectral = "spectral"
+
+
+class PosesFrom(StrEnum):
+    """What predict's poses are computed by (jimnet.predict.ALIGN_METHODS)."""
+
+    classical = "classical"
+    network = "network"
 
 
 class AlignMethod(StrEnum):

@@ -14,6 +14,7 @@ from rich.table import Table
 from jimnet.align import AlignParams
 from jimnet.cli.common import (
     ClusterMethod,
+    PosesFrom,
     handle_input_errors,
     parse_classes,
     stage_progress,
@@ -47,7 +48,8 @@ def _write_and_report(result: Prediction, particles: ParticleSet, out: Path, mod
         console.print(f"K = {min(result.bic, key=result.bic.__getitem__)} chosen by BIC over K = "
                       f"{min(result.bic)}…{max(result.bic)} (classes_bic.csv)")
     table = Table("class", "particles", "resolution (Å, FSC 0.143)",
-                  title=f"jimnet predict (clusters: {result.cluster_method})")
+                  title=f"jimnet predict (clusters: {result.cluster_method}, poses: "
+                  f"{result.align_method})")
     for cls in result.classes:
         res = resolutions.get(cls.number)  # none for a one-member class
         table.add_row(str(cls.number), str(len(cls.members)), "–" if res is None else f"{res:.1f}")
@@ -74,11 +76,23 @@ def predict_command(
         help="What the clusters are computed from: 'network' = t-SNE → GMM of the model's "
         "M_CP features (the paper); 'spectral' = PCA → GMM of each particle's power per "
         "Fourier shell over its observed (non-wedge) frequencies: rotation- and shift-invariant, "
-        "needs no training, separates classes that differ in size but not in shape.")
-    ] = ClusterMethod.network,
-    iterations: Annotated[int, typer.Option(help="Reference-free alignment/averaging rounds "
-                                            "per class.")] = 3,
-    refine: Annotated[str, typer.Option(help="After the network's rounds, one classical pass: "
+        "needs no training, separates classes that differ in size but not in shape (the "
+        "default: it measured better than the network's features, README 'Results').")
+    ] = ClusterMethod.spectral,
+    align: Annotated[PosesFrom, typer.Option(
+        help="What aligns each class's members: 'classical' = reference-free refinement by "
+        "wedge-aware constrained-correlation search with gold-standard half sets (global "
+        "rounds, then local ones; about 0.1–0.5 s per particle and round on a CPU core); "
+        "'network' = the trained network aligns every member onto the class average "
+        "(fast; see README 'Results' for how it compares).")] = PosesFrom.classical,
+    iterations: Annotated[int, typer.Option(help="Reference-free rounds per class (classical: "
+                                            "rounds with a global search).")] = 3,
+    local_rounds: Annotated[int, typer.Option(help="Classical: local-search rounds after the "
+                                              "global ones.")] = 1,
+    particle_radius: Annotated[float | None, typer.Option(
+        help="Classical: particle radius in Å, for the soft mask around each particle "
+        "(default: 5/16 of the box edge).", show_default=False)] = None,
+    refine: Annotated[str, typer.Option(help="Network alignment only: then one classical pass: "
                                         "'ht' or 'fa' aligns every member to its class "
                                         "average by wedge-aware constrained-correlation search "
                                         "(slow on a CPU: about 1–3 s per particle), 'none' "
@@ -111,8 +125,10 @@ def predict_command(
     started = datetime.now(UTC)
     if not model.is_file():
         raise JimnetInputError(f"model file not found: {model}")
-    if iterations < 1 or batch_size < 1:
-        raise JimnetInputError("--iterations and --batch-size must be ≥ 1")
+    if iterations < 1 or batch_size < 1 or local_rounds < 0:
+        raise JimnetInputError("--iterations and --batch-size must be ≥ 1, --local-rounds ≥ 0")
+    if particle_radius is not None and particle_radius <= 0:
+        raise JimnetInputError(f"--particle-radius must be > 0 Å, got {particle_radius:g}")
     if refine not in ("none", "ht", "fa"):
         raise JimnetInputError(f"--refine must be none, ht or fa, got {refine!r}")
     if out.exists() and not force:
@@ -138,9 +154,11 @@ def predict_command(
     if not is_main:
         console.quiet = True
     with stage_progress(console, quiet=quiet or not is_main) as progress:
-        result = predict(net, ps, n_clusters=n_clusters, cluster=str(cluster),
+        radius_vox = None if particle_radius is None else particle_radius / ps.pixel_size
+        result = predict(net, ps, n_clusters=n_clusters, cluster=str(cluster), align=str(align),
                          normalisation=model_normalisation(ckpt.get("extra", {}), ps),
-                         iterations=iterations, refine=refine,
+                         iterations=iterations, local_rounds=local_rounds,
+                         particle_radius=radius_vox, refine=refine,
                          refine_params=AlignParams(angular_step=angular_step),
                          batch_size=batch_size, seed=seed,
                          use_tsne=tsne, device=dev, progress=progress)

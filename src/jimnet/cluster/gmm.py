@@ -54,11 +54,12 @@ def standardise_columns(x: NDArray[np.float64]) -> NDArray[np.float64]:
     return (x - x.mean(0)) / np.maximum(x.std(0), 1e-12)
 
 
-def fit_gmm(embedding: ArrayLike, n_clusters: int, *, seed: int) -> NDArray[np.int64]:
-    """Hard labels of a full-covariance GMM with K components on standardised coordinates.
+def fit_gmm(embedding: ArrayLike, n_clusters: int, *, seed: int,
+            covariance_type: str = "full", n_init: int = 1) -> NDArray[np.int64]:
+    """Hard labels of a GMM with K components on standardised coordinates.
 
     A fit that collapses a component (tiny or degenerate sets) is retried with a stronger
-    covariance regulariser.
+    covariance regulariser. ``covariance_type`` and ``n_init`` are scikit-learn's.
 
     Returns
     -------
@@ -70,8 +71,8 @@ def fit_gmm(embedding: ArrayLike, n_clusters: int, *, seed: int) -> NDArray[np.i
         raise ValueError(f"need at least {n_clusters} samples for {n_clusters} clusters, "
                          f"got {len(z)}")
     for reg in (1e-5, 1e-3, 1e-1):
-        gmm = GaussianMixture(n_components=n_clusters, covariance_type="full",
-                              random_state=seed, reg_covar=reg)
+        gmm = GaussianMixture(n_components=n_clusters, covariance_type=covariance_type,
+                              random_state=seed, reg_covar=reg, n_init=n_init)
         try:
             return gmm.fit_predict(z).astype(np.int64)
         except ValueError:

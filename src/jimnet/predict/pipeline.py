@@ -1,8 +1,17 @@
 """Cluster, align and average a particle set with a trained Jim-Net (METHOD.md §6.2).
 
 1. Streaming feature pass: M_CP penultimate features and argmax predictions per particle.
-2. t-SNE → GMM on the features gives the clusters (the M_CP predictions are recorded too).
-3. Per cluster, iterative reference-free alignment with the network as the aligner: the initial
+2. Clusters: t-SNE → GMM on the features (``cluster="network"``, the paper) or PCA → GMM on the
+   wedge-aware shell power spectra (``cluster="spectral"``); the M_CP predictions are recorded
+   too.
+3. Alignment, ``align="classical"`` (default): reference-free refinement of each cluster by the
+   classical engine (:func:`jimnet.align.refine.refine` with the clusters fixed): gold-standard
+   half sets, global constrained-correlation search against a seeded member and then against
+   each half's class average for ``iterations`` rounds, then ``local_rounds`` local rounds.
+   This is not sharded under ``torchrun``: every rank computes it (same result).
+
+   ``align="network"``: per cluster, iterative reference-free alignment with the network as the
+   aligner: the initial
    reference is one member (seeded choice); every member is aligned onto the current reference
    and the wedge-weighted average of the aligned members becomes the next reference.
    Optionally (``refine="ht"|"fa"``) one classical pass follows: every member is aligned to the
@@ -26,6 +35,7 @@ the complete :class:`Prediction`; only the caller decides which rank writes.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,6 +44,8 @@ import torch
 from torch import nn
 
 from jimnet.align import AlignParams, align_to_reference
+from jimnet.align.refine import RefineConfig, state_from
+from jimnet.align.refine import refine as run_refinement
 from jimnet.average import WedgeWeightedAverager
 from jimnet.cluster import (
     embed_features,
@@ -85,6 +97,8 @@ class Prediction:
         BIC of the GMM for every K tried when K was chosen automatically (else empty).
     cluster_method : str
         What the clusters were computed from ("network" or "spectral").
+    align_method : str
+        What the poses were computed by ("classical" or "network").
     """
 
     labels: np.ndarray
@@ -96,9 +110,26 @@ class Prediction:
     classes: list[ClassResult] = field(default_factory=list)
     bic: dict[int, float] = field(default_factory=dict)
     cluster_method: str = "network"
+    align_method: str = "network"
 
 
 CLUSTER_METHODS: tuple[str, ...] = ("network", "spectral")
+ALIGN_METHODS: tuple[str, ...] = ("classical", "network")
+
+
+def classical_params(box_size: int, particle_radius: float | None = None) -> tuple[
+        AlignParams, AlignParams]:
+    """Search settings of the classical path: (global rounds, local rounds).
+
+    The global rounds use a coarse 25° grid refined to 4° (the local rounds finish the job):
+    about 5× faster than the engine's defaults at equal accuracy against a known reference
+    (benchmarks/results/band_factor.md). ``particle_radius`` (voxels) defaults to 5/16 of the
+    box (10 voxels at 32³).
+    """
+    radius = particle_radius if particle_radius is not None else 5.0 * box_size / 16.0
+    coarse = AlignParams(angular_step=25.0, final_step=4.0, n_candidates=2, n_peaks=50,
+                         particle_radius=radius)
+    return coarse, AlignParams(particle_radius=radius)
 MAX_AUTO_CLUSTERS = 10  # largest K tried by n_clusters="auto"
 
 
@@ -142,7 +173,11 @@ def assign_clusters(particles: ParticleSet, features: np.ndarray, n_clusters: in
     if n_clusters == "auto":
         n_clusters, bic = select_n_clusters(space, min(MAX_AUTO_CLUSTERS, len(space) - 1),
                                             seed=seed)
-    return fit_gmm(space, int(n_clusters), seed=seed), space, bic
+    # On the spectral PCA a full covariance per class over-fits the minor components
+    # (benchmarks/results/cluster_shapes.md: diagonal + 10 starts 0.58 → 0.84 on the default
+    # set, 0.69 → 0.79 on shape-b at SNR 1).
+    gmm = {"covariance_type": "diag", "n_init": 10} if method == "spectral" else {}
+    return fit_gmm(space, int(n_clusters), seed=seed, **gmm), space, bic
 
 
 def model_normalisation(extra: dict, particles: ParticleSet) -> Normalisation:
@@ -223,9 +258,55 @@ def _refine_members(particles: ParticleSet, members: np.ndarray, reference: torc
     return res.rotation.double().numpy(), res.shift.double().numpy()
 
 
+def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_rounds: int = 3,
+                        local_rounds: int = 1, particle_radius: float | None = None,
+                        seed: int = 0, batch_size: int = 8, device: torch.device | str = "cpu",
+                        progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray,
+                                                                   list[ClassResult]]:
+    """Reference-free classical alignment of fixed clusters (gold-standard halves).
+
+    Parameters
+    ----------
+    particles : ParticleSet
+    labels : int array, shape (n,)
+        0-based clusters (kept fixed).
+    global_rounds, local_rounds : int
+        Rounds with a global search (the first against one seeded member per half and class,
+        the others against the half's class average) and with a local search after them.
+    particle_radius : float, optional
+        Voxels (:func:`classical_params`).
+
+    Returns
+    -------
+    rotations, shifts : arrays, shapes (n, 3, 3), (n, 3)
+        Class average → particle poses, one frame per class.
+    classes : list of ClassResult
+    """
+    coarse, fine = classical_params(particles.box_size, particle_radius)
+    k = int(labels.max()) + 1
+    config = RefineConfig(n_classes=k, n_iterations=global_rounds + local_rounds,
+                          global_rounds=global_rounds, params=coarse, local_params=fine,
+                          reassign=False, seed=seed, batch_size=batch_size)
+    halves = np.zeros(len(particles), dtype=np.int64)
+    for c in range(k):
+        members = np.flatnonzero(labels == c)
+        halves[members] = _half_sets(particles, members)
+    state = state_from(labels + 1, halves=halves, seed=seed)
+    report = (lambda done, total: progress("classical alignment", done, total)) if progress \
+        else None
+    with tempfile.TemporaryDirectory() as work:
+        res = run_refinement(particles, config, work, device=device, progress=report,
+                             initial=state)
+    classes = [ClassResult(c, np.flatnonzero(res.state.classes == c), avg,
+                           None if None in res.half_maps[c] else res.half_maps[c])
+               for c, avg in res.averages.items()]
+    return res.state.rotations, res.state.shifts, classes
+
+
 def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str | None = None,
-            cluster: str = "network",
+            cluster: str = "spectral", align: str = "classical",
             normalisation: Normalisation | None = None, iterations: int = 3,
+            local_rounds: int = 1, particle_radius: float | None = None,
             refine: str = "none", refine_params: AlignParams | None = None,
             batch_size: int = 16, seed: int = 0, use_tsne: bool = True,
             device: str | torch.device = "cpu", progress: Progress | None = None) -> Prediction:
@@ -241,12 +322,18 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str |
         (:func:`assign_clusters`).
     cluster : {"network", "spectral"}
         What the clusters are computed from (:func:`assign_clusters`).
+    align : {"classical", "network"}
+        What aligns each cluster's members (see the module doc).
     normalisation : Normalisation, optional
         Standardisation of the inputs (default: this set's global mean/std).
     iterations : int
-        Reference-free alignment/averaging rounds per cluster.
+        Reference-free alignment/averaging rounds per cluster (classical: the global rounds).
+    local_rounds : int
+        Classical only: local rounds after the global ones.
+    particle_radius : float, optional
+        Classical only: particle radius in voxels (:func:`classical_params`).
     refine : {"none", "ht", "fa"}
-        Optional classical refinement pass after the network's rounds.
+        Network only: optional classical refinement pass after the network's rounds.
     refine_params : AlignParams, optional
         Search settings of that pass (default ``AlignParams()``).
     batch_size, seed, use_tsne, device, progress
@@ -259,6 +346,8 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str |
         raise ValueError(f"refine must be 'none', 'ht' or 'fa', got {refine!r}")
     if cluster not in CLUSTER_METHODS:
         raise ValueError(f"cluster must be one of {CLUSTER_METHODS}, got {cluster!r}")
+    if align not in ALIGN_METHODS:
+        raise ValueError(f"align must be one of {ALIGN_METHODS}, got {align!r}")
     report = progress or (lambda stage, done, total: None)
     rank, world = rank_and_world()
     dev = torch.device(device)
@@ -278,6 +367,12 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str |
     # collectives. The broadcast is O(n) numbers.
     labels = broadcast_array(labels)
     embedding = broadcast_array(embedding)
+    if align == "classical":
+        rotations, shifts, classes = classical_alignment(
+            particles, labels, global_rounds=iterations, local_rounds=local_rounds,
+            particle_radius=particle_radius, seed=seed, device=dev, progress=progress)
+        return Prediction(labels, mcp, features, embedding, rotations, shifts, classes, bic,
+                          cluster, align)
     k = int(labels.max()) + 1  # K may have been chosen here (n_clusters="auto")
     tilts = particles.tilt_ranges()
     n = len(particles)
@@ -312,4 +407,5 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str |
         rotations[members] = gather_rows(rots, len(members))
         shifts[members] = gather_rows(sh, len(members))
         classes.append(ClassResult(c + 1, members, reference, half_maps))
-    return Prediction(labels, mcp, features, embedding, rotations, shifts, classes, bic, cluster)
+    return Prediction(labels, mcp, features, embedding, rotations, shifts, classes, bic, cluster,
+                      align)
