@@ -47,11 +47,11 @@ class AlignParams:
     min_freq : float
         Lower band edge in cycles per box (1 excludes only the DC term).
     band_factor : float
-        Band edge of a level at angular step δ is ``band_factor / δ_rad`` cycles per box.
-        3.5 (≈ 10 cycles per box at a 20° step) rather than the 1.5 a rotation-only
-        argument gives: CTF-modulated data have almost no signal in the lowest shells (at 12 Å
-        voxels and 2 µm defocus the CTF is below 0.15 up to 4 cycles per box), and at 1.5 the
-        coarse levels of a 32³ search see only those shells (benchmarks/results/band_factor.md).
+        Band edge of a level at angular step δ is ``band_factor / δ_rad`` cycles per box. On
+        CTF-modulated data the lowest shells carry almost no signal (at 12 Å voxels and 2 µm
+        defocus the CTF is below 0.15 up to 4 cycles per box), so a coarse grid (≥ 20°) needs a
+        larger factor than a 15° one (predict's 25° global rounds use 3.5;
+        benchmarks/results/band_factor.md).
     max_shift : float or None
         Largest accepted shift length, voxels (``None``: any periodic shift of the box).
     mask_radius : float or None
@@ -96,7 +96,7 @@ class AlignParams:
     n_candidates: int = 10
     max_freq: float = 0.35
     min_freq: float = 1.0
-    band_factor: float = 3.5
+    band_factor: float = 1.5
     max_shift: float | None = None
     mask_radius: float | None = None
     mask_width: float = 3.0

@@ -1,7 +1,8 @@
 """``jimnet demo``: the main job end to end on embedded default data.
 
 Simulate the five-class benchmark (shipped stand-in structures) → train Jim-Net without labels →
-cluster, align and average with the trained model → compare with the simulation's truth.
+cluster, align and average (``jimnet predict``'s defaults: spectral clusters, classical
+reference-free alignment) → compare with the simulation's truth.
 """
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ def demo(
 ) -> None:
     """Simulate the default five-class set (3jb9, 1qvr, 4v4r_30S, 6qzp, 4cr2 stand-ins for the
     paper's 5LQW, 1I6V, 6A5L, 5T2C, 5MPA; 32³ boxes, 12 Å voxels, ±60° tilt), train Jim-Net on it
-    without labels, predict clusters, poses and class averages, and print how they compare with
-    the truth.
+    without labels, predict clusters, poses and class averages (as jimnet predict: --cluster and
+    --align choose how), and print how they compare with the truth.
     """
     settings = dict(locals())  # every argument as given, for run.json
     started = datetime.now(UTC)

@@ -121,14 +121,16 @@ def classical_params(box_size: int, particle_radius: float | None = None) -> tup
         AlignParams, AlignParams]:
     """Search settings of the classical path: (global rounds, local rounds).
 
-    The global rounds use a coarse 25° grid refined to 4° (the local rounds finish the job):
-    about 5× faster than the engine's defaults at equal accuracy against a known reference
+    The global rounds use a coarse 25° grid refined to 4° (the local rounds finish the job),
+    with a band factor of 3.5 so that the coarse levels reach the shells a CTF leaves signal in
+    (at 1.5 a 25° level would be scored on ≤ 3.4 cycles per box): 2.5–4× faster than the
+    engine's defaults and somewhat less accurate against a known reference
     (benchmarks/results/band_factor.md). ``particle_radius`` (voxels) defaults to 5/16 of the
     box (10 voxels at 32³).
     """
     radius = particle_radius if particle_radius is not None else 5.0 * box_size / 16.0
     coarse = AlignParams(angular_step=25.0, final_step=4.0, n_candidates=2, n_peaks=50,
-                         particle_radius=radius)
+                         band_factor=3.5, particle_radius=radius)
     return coarse, AlignParams(particle_radius=radius)
 MAX_AUTO_CLUSTERS = 10  # largest K tried by n_clusters="auto"
 
