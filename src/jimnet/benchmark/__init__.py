@@ -8,7 +8,21 @@ Modules: :mod:`~jimnet.benchmark.paper` (tables S1–S10 transcribed as data),
 :mod:`~jimnet.benchmark.runner` (datasets, training schedule, orchestration).
 """
 
-from jimnet.benchmark.runner import METHODS, run_benchmark
-from jimnet.benchmark.scales import SCALES, Scale, get_scale
+from typing import TYPE_CHECKING
+
+from jimnet._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from jimnet.benchmark.runner import METHODS, run_benchmark
+    from jimnet.benchmark.scales import SCALES, Scale, get_scale
+
+_EXPORTS = {
+    "METHODS": "jimnet.benchmark.runner",
+    "run_benchmark": "jimnet.benchmark.runner",
+    "SCALES": "jimnet.benchmark.scales",
+    "Scale": "jimnet.benchmark.scales",
+    "get_scale": "jimnet.benchmark.scales",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = ["METHODS", "SCALES", "Scale", "get_scale", "run_benchmark"]

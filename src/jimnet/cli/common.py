@@ -9,7 +9,7 @@ import math
 import sys
 from collections.abc import Callable, Iterator
 from enum import StrEnum
-from typing import ParamSpec, TypeVar
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -23,15 +23,18 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from jimnet.align import AlignParams
+from jimnet.align.params import AlignParams
 from jimnet.errors import JimnetInputError
+from jimnet.geometry.symmetry import SYMMETRY_HELP, normalise_symmetry
 
 __all__ = [
     "EXIT_INPUT_ERROR",
     "AlignMethod",
+    "SymmetryOption",
     "handle_input_errors",
     "make_params",
     "parse_snrs",
+    "parse_symmetry",
     "stage_progress",
     "stdout_console",
 ]
@@ -131,6 +134,18 @@ def parse_classes(value: str | None, n_particles: int, source: object) -> int | 
     return k
 
 
+#: ``--symmetry`` as every command spells it (validated by :func:`parse_symmetry`).
+SymmetryOption = Annotated[str, typer.Option("--symmetry", help=SYMMETRY_HELP)]
+
+
+def parse_symmetry(value: str) -> str:
+    """``--symmetry``: canonical point-group name, or a one-line error naming the option."""
+    try:
+        return normalise_symmetry(value)
+    except ValueError as exc:
+        raise JimnetInputError(f"--{exc}") from None
+
+
 class ClusterMethod(StrEnum):
     """What predict's clusters are computed from (jimnet.predict.CLUSTER_METHODS)."""
 
@@ -154,6 +169,7 @@ def make_params(
     max_shift_angst: float | None,
     particle_radius_angst: float | None,
     pixel_size: float,
+    symmetry: str = "C1",
 ) -> AlignParams:
     """AlignParams from CLI units (Å → voxels), with one-line errors."""
     try:
@@ -165,6 +181,7 @@ def make_params(
             max_shift=None if max_shift_angst is None else max_shift_angst / pixel_size,
             particle_radius=(None if particle_radius_angst is None
                              else particle_radius_angst / pixel_size),
+            symmetry=symmetry,
         )
     except ValueError as exc:
         raise JimnetInputError(str(exc)) from None

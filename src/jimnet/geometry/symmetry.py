@@ -19,8 +19,6 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from jimnet.geometry.euler import xyz_to_zyx_matrix
-
 __all__ = [
     "SYMMETRY_HELP",
     "nearest_mate",
@@ -57,6 +55,8 @@ def normalise_symmetry(name: str | None) -> str:
 @lru_cache(maxsize=32)
 def _group(name: str) -> NDArray[np.float64]:
     from scipy.spatial.transform import Rotation
+
+    from jimnet.geometry.euler import xyz_to_zyx_matrix
 
     if name == "C1":
         return np.eye(3)[None]
