@@ -66,9 +66,7 @@ def _group(name: str) -> NDArray[np.float64]:
         mats = Rotation.create_group(name).as_matrix()
     # Identity first, so mate 0 is the pose itself.
     order = np.argsort([np.abs(m - np.eye(3)).sum() > 1e-9 for m in mats], kind="stable")
-    out = xyz_to_zyx_matrix(mats[order])
-    out.setflags(write=False)
-    return out
+    return xyz_to_zyx_matrix(mats[order])
 
 
 def symmetry_group(name: str | None) -> NDArray[np.float64]:
@@ -81,10 +79,10 @@ def symmetry_group(name: str | None) -> NDArray[np.float64]:
 
     Returns
     -------
-    numpy.ndarray, shape (G, 3, 3), read-only
-        ``G`` = 1, n, 2n, 12, 24 or 60.
+    numpy.ndarray, shape (G, 3, 3)
+        ``G`` = 1, n, 2n, 12, 24 or 60 (a fresh copy).
     """
-    return _group(normalise_symmetry(name))
+    return _group(normalise_symmetry(name)).copy()
 
 
 def nearest_mate(rot_true: ArrayLike, rot_pred: ArrayLike, symmetry: str | None
