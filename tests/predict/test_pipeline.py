@@ -155,3 +155,26 @@ def test_predict_refuses_a_bad_number_of_classes(tiny_star, tiny_model, tmp_path
     assert res.exit_code == 2 and message in res.output
     assert len([ln for ln in res.output.strip().splitlines() if ln.strip()]) == 1
     assert not out.exists()
+
+
+def test_predict_and_average_write_the_same_per_class_file_names(tiny_star, tiny_model,
+                                                                 tmp_path):
+    pred = tmp_path / "pred"
+    res = CliRunner().invoke(app, ["predict", tiny_star, "--model", str(tiny_model), "--out",
+                                   str(pred), "--iterations", "1", "--no-tsne", "--quiet"])
+    assert res.exit_code == 0, res.output
+    avg = tmp_path / "avg"  # predict's classes and poses, averaged again
+    res = CliRunner().invoke(app, ["average", str(pred / "particles.star"), "--out", str(avg),
+                                   "--device", "cpu", "--quiet"])
+    assert res.exit_code == 0, res.output
+
+    def per_class(folder):
+        return sorted(p.name for p in folder.iterdir()
+                      if p.name.startswith(("class_", "fsc_")) and p.suffix in (".mrc", ".csv"))
+
+    names = per_class(pred)
+    assert names == per_class(avg) and "class_001.mrc" in names
+    for name in names:
+        if name.endswith(".csv"):  # same columns too
+            assert ((pred / name).read_text().splitlines()[0]
+                    == (avg / name).read_text().splitlines()[0])

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 from jimnet._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from jimnet.benchmark.runner import METHODS, run_benchmark
-    from jimnet.benchmark.scales import SCALES, Scale, get_scale
+    from jimnet.benchmark.runner import run_benchmark
+    from jimnet.benchmark.scales import METHODS, SCALES, Scale, get_scale
 
 _EXPORTS = {
-    "METHODS": "jimnet.benchmark.runner",
+    "METHODS": "jimnet.benchmark.scales",
     "run_benchmark": "jimnet.benchmark.runner",
     "SCALES": "jimnet.benchmark.scales",
     "Scale": "jimnet.benchmark.scales",

@@ -16,16 +16,7 @@ import typer
 from rich.table import Table
 
 from jimnet.cli.common import handle_input_errors, stage_progress, stdout_console
-from jimnet.device import resolve_device
 from jimnet.errors import JimnetInputError
-from jimnet.evaluate.truth import truth_metrics
-from jimnet.io import ParticleSet, check_can_write
-from jimnet.io.metrics import METRICS_NAME
-from jimnet.predict import predict, write_prediction
-from jimnet.report import run_info
-from jimnet.simulate import PAPER_BENCHMARK, SimulationConfig, load_structure
-from jimnet.simulate.output import simulate_to_directory
-from jimnet.train.trainer import TrainConfig, Trainer
 
 __all__ = ["demo"]
 
@@ -55,6 +46,16 @@ def demo(
     without labels, predict clusters, poses and class averages, and print how they compare with
     the truth.
     """
+    from jimnet.device import resolve_device
+    from jimnet.evaluate.truth import truth_metrics
+    from jimnet.io import ParticleSet, check_can_write
+    from jimnet.io.metrics import METRICS_NAME
+    from jimnet.predict import predict, write_prediction
+    from jimnet.report import run_info
+    from jimnet.simulate import PAPER_BENCHMARK, SimulationConfig, load_structure
+    from jimnet.simulate.output import simulate_to_directory
+    from jimnet.train.trainer import TrainConfig, Trainer
+
     settings = dict(locals())  # every argument as given, for run.json
     started = datetime.now(UTC)
     if n_per_class < 2 or epochs < 1 or width <= 0 or snr <= 0:

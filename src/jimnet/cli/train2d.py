@@ -5,13 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 
 from jimnet.cli.common import handle_input_errors, stage_progress, stdout_console
 from jimnet.errors import JimnetInputError
-from jimnet.io.pfpascal import image_set, load_images, read_pairs
-from jimnet.train.trainer2d import CHECKPOINT_NAME, Epoch2DResult, Train2DConfig, Trainer2D
 
 __all__ = ["train2d"]
 
@@ -68,6 +65,11 @@ def train2d(
     pre-training, then per epoch t-SNE(3) → GMM → Hungarian → within-cluster pairs → soft-inlier
     (affine and affine∘TPS) + 0.01·CE.
     """
+    import numpy as np
+
+    from jimnet.io.pfpascal import image_set, load_images, read_pairs
+    from jimnet.train.trainer2d import CHECKPOINT_NAME, Epoch2DResult, Train2DConfig, Trainer2D
+
     if classes < 1 or epochs < 0 or pretrain_epochs < 0 or epochs + pretrain_epochs < 1:
         raise JimnetInputError("--classes must be ≥ 1 and --epochs + --pretrain-epochs ≥ 1")
     if batch_size < 2 or width <= 0 or min(lr, pretrain_lr, cluster_lr) <= 0:

@@ -1,11 +1,19 @@
-"""File names of per-class outputs, shared by ``predict``, ``average`` and ``refine``.
+"""File names of per-class outputs, shared by ``predict``, ``average`` and ``refine``, and the
+rule that resolves relative image paths in STAR files
+(:func:`jimnet.io.star.resolve_image_locations`).
 
 Class numbers are RELION's ``rlnClassNumber`` (1-based) in every name, table and figure.
 """
 
 from __future__ import annotations
 
-__all__ = ["class_map_name", "fsc_csv_name"]
+__all__ = ["IMAGE_PATH_RULE", "class_map_name", "fsc_csv_name"]
+
+#: How relative ``rlnImageName`` paths are found (stated in ``jimnet --help`` and ``info``).
+IMAGE_PATH_RULE = (
+    "Relative rlnImageName paths are resolved against one base folder: the STAR file's folder; "
+    "if the first relative image is not there, the nearest parent folder of it that holds it "
+    "(RELION project layout), else the current directory. `jimnet info` shows the folder used.")
 
 
 def class_map_name(number: int, half: int | None = None) -> str:
