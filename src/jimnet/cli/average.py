@@ -124,8 +124,10 @@ def average_command(
     force: Annotated[bool, typer.Option("--force", help="Replace --out.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Average each class: OUT/class_NNN.mrc, class_NNN_half1.mrc, class_NNN_half2.mrc,
-    fsc_NNN.csv (NNN = rlnClassNumber), fsc.png, summary.json — the names predict and refine use.
+    """Wedge-weighted average, half maps and FSC of each class (file names as predict, refine).
+
+    Writes OUT/class_NNN.mrc, class_NNN_half1.mrc, class_NNN_half2.mrc, fsc_NNN.csv
+    (NNN = rlnClassNumber), fsc.png and summary.json.
 
     Particles are moved into the reference frame by the inverse of their pose and averaged in
     Fourier space, each frequency divided by the summed (rotated) wedge weights; with

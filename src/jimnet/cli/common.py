@@ -35,6 +35,8 @@ __all__ = [
     "make_params",
     "parse_snrs",
     "parse_symmetry",
+    "require_at_least",
+    "require_positive",
     "stage_progress",
     "stdout_console",
 ]
@@ -92,6 +94,21 @@ def stage_progress(console: Console, *, quiet: bool = False) -> Iterator[Progres
             bar.update(tasks[stage], completed=done, total=total)
 
         yield callback
+
+
+def require_at_least(*checks: tuple[str, float, float]) -> None:
+    """``(option, value, minimum)`` triples: the first value below its minimum raises a
+    one-line error naming only that option."""
+    for name, value, low in checks:
+        if value < low:
+            raise JimnetInputError(f"{name} must be ≥ {low:g}, got {value:g}")
+
+
+def require_positive(*checks: tuple[str, float]) -> None:
+    """``(option, value)`` pairs: the first value ≤ 0 raises a one-line error naming it."""
+    for name, value in checks:
+        if not value > 0:
+            raise JimnetInputError(f"{name} must be > 0, got {value:g}")
 
 
 def parse_snrs(values: list[str] | None) -> list[float]:

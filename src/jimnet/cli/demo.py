@@ -46,6 +46,7 @@ def demo(
     without labels, predict clusters, poses and class averages, and print how they compare with
     the truth.
     """
+    settings = dict(locals())  # every argument as given, for run.json
     from jimnet.device import resolve_device
     from jimnet.evaluate.truth import truth_metrics
     from jimnet.io import ParticleSet, check_can_write
@@ -56,7 +57,6 @@ def demo(
     from jimnet.simulate.output import simulate_to_directory
     from jimnet.train.trainer import TrainConfig, Trainer
 
-    settings = dict(locals())  # every argument as given, for run.json
     started = datetime.now(UTC)
     if n_per_class < 2 or epochs < 1 or width <= 0 or snr <= 0:
         raise JimnetInputError("--n-per-class must be ≥ 2, --epochs ≥ 1, --width and --snr > 0")

@@ -11,7 +11,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from jimnet.cli.common import ProgressCallback, handle_input_errors, stage_progress, stdout_console
+from jimnet.cli.common import (
+    ProgressCallback,
+    handle_input_errors,
+    require_at_least,
+    require_positive,
+    stage_progress,
+    stdout_console,
+)
 from jimnet.errors import JimnetInputError
 
 if TYPE_CHECKING:
@@ -142,13 +149,9 @@ def train(
             raise JimnetInputError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     if cluster_only and model != "jimnet":
         raise JimnetInputError("--cluster-only is an ablation of --model jimnet")
-    for name, value, low, strict in (("--classes", classes, 1, False),
-                                     ("--epochs", epochs, 1, False),
-                                     ("--batch-size", batch_size, 2, False),
-                                     ("--width", width, 0, True), ("--lr", lr, 0, True),
-                                     ("--cluster-lr", cluster_lr, 0, True)):
-        if value < low or (strict and value == low):
-            raise JimnetInputError(f"{name} must be {'>' if strict else '≥'} {low}, got {value}")
+    require_at_least(("--classes", classes, 1), ("--epochs", epochs, 1),
+                     ("--batch-size", batch_size, 2))
+    require_positive(("--width", width), ("--lr", lr), ("--cluster-lr", cluster_lr))
     if init is not None and not init.is_file():
         raise JimnetInputError(f"--init file not found: {init}")
     ckpt = out / CHECKPOINT_NAME
@@ -180,10 +183,6 @@ def train(
 
     def report(r: EpochResult) -> None:
         history.append(r)
-        if len(history) == 1 and r.epoch < epochs:
-            console.print(f"epoch {r.epoch} took {r.seconds:.1f} s: ≈ "
-                          f"{r.seconds * (epochs - r.epoch) / 60:.1f} min for the remaining "
-                          f"{epochs - r.epoch} epoch(s)")
         console.print(
             f"epoch {r.epoch}: loss {r.losses.get('total', float('nan')):.4f}, clusters "
             f"{r.cluster_sizes or '–'}, acc GMM {_fmt(r.accuracy_gmm, '.3f')}, "
@@ -196,6 +195,9 @@ def train(
                       _fmt(r.label_change, ".2f"), _fmt(r.accuracy_gmm, ".3f"),
                       _fmt(r.accuracy_mcp, ".3f"), _fmt(r.rotation_error, ".3f"),
                       _fmt(r.translation_error, ".2f"), f"{r.seconds:.1f}")
+        if len(history) == 1 and r.epoch < epochs and not quiet:
+            console.print(f"≈ {r.seconds * (epochs - r.epoch) / 60:.1f} min for the remaining "
+                          f"{epochs - r.epoch} epoch(s) at {r.seconds:.0f} s per epoch")
 
     with stage_progress(console, quiet=quiet) as progress:
         trainer_cls = {"deepcluster": DeepClusterTrainer, "pica": PicaTrainer}.get(model, Trainer)
