@@ -99,21 +99,18 @@ def test_unknown_wedge_loss_is_rejected(tiny_star, tmp_path):
         Trainer(ParticleSet.from_star(tiny_star), TrainConfig(wedge_loss="soft"), tmp_path / "x")
 
 
-def test_phases_without_batches_are_reported_and_the_cli_estimates_the_run(tiny_star, tmp_path):
+def test_train_cli_shows_every_phase_estimates_the_run_and_explains_its_table(tiny_star,
+                                                                             tmp_path):
     from typer.testing import CliRunner
 
     from jimnet.cli.main import app
 
-    events = []
-    trainer = Trainer(ParticleSet.from_star(tiny_star), TrainConfig(epochs=1, **TINY),
-                      tmp_path / "p", progress=lambda *e: events.append(e))
-    trainer.fit()
-    assert ("clustering", 0, 1) in events and ("clustering", 1, 1) in events
-    assert events.index(("clustering", 0, 1)) < events.index(("clustering", 1, 1))
     res = CliRunner().invoke(app, ["train", tiny_star, "--out", str(tmp_path / "cli"),
-                                   "--classes", "2", "--epochs", "2", "--width", "0.0625",
+                                   "--classes", "2", "--epochs", "1", "--width", "0.0625",
                                    "--batch-size", "4", "--no-tsne", "--device", "cpu"])
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.split())
-    assert "first batch took" in text and "for the remaining 1 epoch(s)" in text
+    assert "first batch took" in text and "1 epoch(s) to go" in text
+    for stage in ("clustering", "recalibrate", "train"):  # the progress display's rows
+        assert f"{stage} " in text, stage
     assert "fraction of particles whose cluster changed" in text  # the table's columns
