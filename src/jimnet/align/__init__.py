@@ -13,51 +13,16 @@ Modules: :mod:`~jimnet.align.so3_grid` (uniform and local rotation grids),
 :mod:`~jimnet.align.api`, :mod:`~jimnet.align.star` (STAR files).
 """
 
-from typing import TYPE_CHECKING
-
 from jimnet._lazy import lazy_exports
 
-if TYPE_CHECKING:
-    from jimnet.align.api import (
-        METHODS,
-        AlignResult,
-        Method,
-        align,
-        align_pairs,
-        align_to_reference,
-    )
-    from jimnet.align.params import AlignParams
-    from jimnet.align.so3_grid import grid_size, local_rotations, uniform_rotations
-    from jimnet.align.star import align_star
-    from jimnet.align.wedge import WedgeLike
-
+# Defining module → exported names, imported on first use (fast CLI start-up).
 _EXPORTS = {
-    "METHODS": "jimnet.align.api",
-    "AlignResult": "jimnet.align.api",
-    "Method": "jimnet.align.api",
-    "align": "jimnet.align.api",
-    "align_pairs": "jimnet.align.api",
-    "align_to_reference": "jimnet.align.api",
-    "AlignParams": "jimnet.align.params",
-    "grid_size": "jimnet.align.so3_grid",
-    "local_rotations": "jimnet.align.so3_grid",
-    "uniform_rotations": "jimnet.align.so3_grid",
-    "align_star": "jimnet.align.star",
-    "WedgeLike": "jimnet.align.wedge",
+    "jimnet.align.api": (
+        "METHODS", "AlignResult", "Method", "align", "align_pairs", "align_to_reference",
+    ),
+    "jimnet.align.params": ("AlignParams",),
+    "jimnet.align.so3_grid": ("grid_size", "local_rotations", "uniform_rotations"),
+    "jimnet.align.star": ("align_star",),
+    "jimnet.align.wedge": ("WedgeLike",),
 }
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
-
-__all__ = [
-    "METHODS",
-    "AlignParams",
-    "AlignResult",
-    "Method",
-    "WedgeLike",
-    "align",
-    "align_pairs",
-    "align_star",
-    "align_to_reference",
-    "grid_size",
-    "local_rotations",
-    "uniform_rotations",
-]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

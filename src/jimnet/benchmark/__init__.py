@@ -8,21 +8,11 @@ Modules: :mod:`~jimnet.benchmark.paper` (tables S1–S10 transcribed as data),
 :mod:`~jimnet.benchmark.runner` (datasets, training schedule, orchestration).
 """
 
-from typing import TYPE_CHECKING
-
 from jimnet._lazy import lazy_exports
 
-if TYPE_CHECKING:
-    from jimnet.benchmark.runner import run_benchmark
-    from jimnet.benchmark.scales import METHODS, SCALES, Scale, get_scale
-
+# Defining module → exported names, imported on first use (fast CLI start-up).
 _EXPORTS = {
-    "METHODS": "jimnet.benchmark.scales",
-    "run_benchmark": "jimnet.benchmark.runner",
-    "SCALES": "jimnet.benchmark.scales",
-    "Scale": "jimnet.benchmark.scales",
-    "get_scale": "jimnet.benchmark.scales",
+    "jimnet.benchmark.runner": ("run_benchmark",),
+    "jimnet.benchmark.scales": ("METHODS", "SCALES", "Scale", "get_scale"),
 }
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
-
-__all__ = ["METHODS", "SCALES", "Scale", "get_scale", "run_benchmark"]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -1,16 +1,9 @@
 """The one differentiable warp of volumes by a pose."""
 
-from typing import TYPE_CHECKING
-
 from jimnet._lazy import lazy_exports
 
-if TYPE_CHECKING:
-    from jimnet.transform.rigid import pose_sampling_grid, rigid_transform
-
+# Defining module → exported names, imported on first use (fast CLI start-up).
 _EXPORTS = {
-    "pose_sampling_grid": "jimnet.transform.rigid",
-    "rigid_transform": "jimnet.transform.rigid",
+    "jimnet.transform.rigid": ("pose_sampling_grid", "rigid_transform"),
 }
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
-
-__all__ = ["pose_sampling_grid", "rigid_transform"]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
