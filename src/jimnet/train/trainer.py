@@ -332,7 +332,8 @@ class TrainingRun:
 
     def _ensure_norm(self) -> None:
         if self.norm is None:
-            self.norm = global_normalisation(self.particles, self.config.batch_size)
+            with self.phase("normalise"):  # one read of every particle
+                self.norm = global_normalisation(self.particles, self.config.batch_size)
 
     def run_epoch(self) -> EpochResult:  # pragma: no cover - abstract
         raise NotImplementedError
