@@ -128,7 +128,8 @@ def align_command(
             console.print(
                 f"vs the poses in {particles} (symmetry {symmetry}): ‖ΔR‖_F "
                 f"{truth['rotation_error']:.3f}, shift error "
-                f"{truth['translation_error_vox']:.2f} vox (same frame as the reference)"
+                f"{truth['translation_error_vox']:.2f} vox (meaningful if the reference is in "
+                "their frame)"
                 + ("" if "pair_rotation_error" not in truth else
                    f"; pairs (frame-independent): ‖ΔR‖_F {truth['pair_rotation_error']:.3f}, "
                    f"shift error {truth['pair_translation_error_vox']:.2f} vox"))
