@@ -99,7 +99,10 @@ def main() -> None:
         f"wall time {wall:.0f} s.",
         "",
         "‖ΔR‖_F per particle against the true pose: *plain* = to the true rotation, *aware* = to "
-        "its nearest symmetry mate (the object's group). Shift error: unrounded, voxels.",
+        "its nearest symmetry mate (the object's group). Shift error: unrounded, voxels. "
+        "Align wall: the whole `jimnet align` process (≈ 5 s of it is start-up: torch), under "
+        "the other agents' varying load, so the C1/symmetric difference is not a speed "
+        "measurement.",
         "",
         "| object | `--symmetry` | plain ‖ΔR‖_F mean | aware ‖ΔR‖_F mean | aware max | "
         "shift error mean (vox) | align wall (s) |",
