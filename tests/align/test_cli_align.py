@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import typer
@@ -44,3 +46,10 @@ def test_cli_align_round_trip(simulated, tmp_path):
     # no overwrite without --force: one-line error, exit status 2
     again = CliRunner().invoke(_app(), args)
     assert again.exit_code == 2 and "use --force" in again.output
+    # without --quiet: the errors against the STAR's own (true) poses are printed
+    loud = CliRunner().invoke(_app(), [a for a in args if a != "--quiet"] + ["--force"])
+    assert loud.exit_code == 0, loud.output
+    text = " ".join(loud.output.split())
+    value = float(re.search(r"vs the poses in .*?\(symmetry C1\): ‖ΔR‖_F (\d+\.\d+)",
+                            text).group(1))
+    assert value < 0.1

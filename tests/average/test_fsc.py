@@ -54,7 +54,7 @@ def test_resolution_from_crossing_and_units():
     assert crossing_frequency(freq, np.ones_like(freq), 0.143) is None
     vol = torch.randn(N, N, N, generator=torch.Generator().manual_seed(2))
     res = compute_fsc(vol, vol, voxel_size=12.0)
-    assert res.reached_nyquist and res.resolution == 24.0 and res.resolution_nm == 2.4
+    assert res.reached_nyquist and res.resolution == 24.0
     text = res.to_csv().splitlines()
     assert text[0].startswith("frequency_per_voxel") and len(text) == N // 2 + 2
     with pytest.raises(ValueError):

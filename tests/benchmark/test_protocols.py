@@ -118,3 +118,19 @@ def test_scales():
     assert "estimate" not in cpu.sizes() and cpu.sizes()["n_per_class"] == 40
     with pytest.raises(JimnetInputError, match="--scale"):
         get_scale("huge")
+
+
+def test_pair_errors_use_each_class_symmetry_only_for_that_class():
+    from jimnet.geometry import compose_poses, invert_pose, random_rotations
+    from jimnet.geometry.symmetry import symmetry_group
+
+    rot, shift = random_rotations(4, 9), np.zeros((4, 3))
+    classes = np.array([1, 1, 2, 2])
+    pairs = np.array([[0, 1], [2, 3]])
+    g = symmetry_group("C2")[1]
+    # both predictions are off by the C2 mate of the first particle's pose
+    pred = compose_poses(rot[pairs[:, 1]], shift[pairs[:, 1]],
+                         *invert_pose(rot[pairs[:, 0]] @ g, shift[pairs[:, 0]]))
+    res = pair_errors(*pred, rot, shift, pairs, classes, {2: "C2"})
+    assert res.rotation[0] > 2.0 and res.rotation[1] < 1e-9  # 180° off in class 1 only
+    assert res.classes.tolist() == [1, 2]

@@ -175,3 +175,26 @@ def test_classical_alignment_is_reference_free_and_consistent_across_half_sets(t
                       if i < j and labels[i] == labels[j]])
     err, _ = pair_pose_errors(*relative_pose(rot, shift, pairs), *ps.poses(), pairs)
     assert err.max() < 0.2, err
+
+
+def test_predict_and_average_write_the_same_per_class_file_names(tiny_star, tiny_model,
+                                                                 tmp_path):
+    pred = tmp_path / "pred"
+    res = CliRunner().invoke(app, ["predict", tiny_star, "--model", str(tiny_model), "--out",
+                                   str(pred), "--iterations", "1", "--no-tsne", "--quiet"])
+    assert res.exit_code == 0, res.output
+    avg = tmp_path / "avg"  # predict's classes and poses, averaged again
+    res = CliRunner().invoke(app, ["average", str(pred / "particles.star"), "--out", str(avg),
+                                   "--device", "cpu", "--quiet"])
+    assert res.exit_code == 0, res.output
+
+    def per_class(folder):
+        return sorted(p.name for p in folder.iterdir()
+                      if p.name.startswith(("class_", "fsc_")) and p.suffix in (".mrc", ".csv"))
+
+    names = per_class(pred)
+    assert names == per_class(avg) and "class_001.mrc" in names
+    for name in names:
+        if name.endswith(".csv"):  # same columns too
+            assert ((pred / name).read_text().splitlines()[0]
+                    == (avg / name).read_text().splitlines()[0])

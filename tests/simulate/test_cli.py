@@ -33,7 +33,7 @@ def run(*args: str):
     return CliRunner().invoke(_app(), ["simulate", *args])
 
 
-SMALL = ("--box", "16", "--max-shift", "3", "--tilt-step", "5", "--quiet")
+SMALL = ("--box", "16", "--max-shift-vox", "3", "--tilt-step", "5", "--quiet")
 
 
 def test_benchmark_paper_multi_snr_layout_and_plain_readers(tmp_path):
@@ -133,7 +133,7 @@ def test_tiltseries_default_mode_runs(tmp_path):
         (("--benchmark", "paper", "--snr", "abc"), "not a number"),
         (("--benchmark", "paper", "--tilt-range", "-95", "60"), "tilt range"),
         (("--benchmark", "paper", "--tilt-range", "30", "30"), "tilt range"),
-        (("--benchmark", "paper", "--max-shift", "20"), "max shift"),
+        (("--benchmark", "paper", "--max-shift-vox", "20"), "max shift"),
         ((), "--benchmark paper"),
     ],
 )

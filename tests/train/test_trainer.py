@@ -97,3 +97,20 @@ def test_unknown_wedge_loss_is_rejected(tiny_star, tmp_path):
 
     with pytest.raises(JimnetInputError, match="wedge_loss"):
         Trainer(ParticleSet.from_star(tiny_star), TrainConfig(wedge_loss="soft"), tmp_path / "x")
+
+
+def test_train_cli_shows_every_phase_estimates_the_run_and_explains_its_table(tiny_star,
+                                                                             tmp_path):
+    from typer.testing import CliRunner
+
+    from jimnet.cli.main import app
+
+    res = CliRunner().invoke(app, ["train", tiny_star, "--out", str(tmp_path / "cli"),
+                                   "--classes", "2", "--epochs", "1", "--width", "0.0625",
+                                   "--batch-size", "4", "--no-tsne", "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "first batch took" in text and "1 epoch(s) to go" in text
+    for stage in ("clustering", "recalibrate", "train"):  # the progress display's rows
+        assert f"{stage} " in text, stage
+    assert "fraction of particles whose cluster changed" in text  # the table's columns

@@ -13,23 +13,16 @@ Modules: :mod:`~jimnet.align.so3_grid` (uniform and local rotation grids),
 :mod:`~jimnet.align.api`, :mod:`~jimnet.align.star` (STAR files).
 """
 
-from jimnet.align.api import METHODS, AlignResult, Method, align, align_pairs, align_to_reference
-from jimnet.align.search import AlignParams
-from jimnet.align.so3_grid import grid_size, local_rotations, uniform_rotations
-from jimnet.align.star import align_star
-from jimnet.align.wedge import WedgeLike
+from jimnet._lazy import lazy_exports
 
-__all__ = [
-    "METHODS",
-    "AlignParams",
-    "AlignResult",
-    "Method",
-    "WedgeLike",
-    "align",
-    "align_pairs",
-    "align_star",
-    "align_to_reference",
-    "grid_size",
-    "local_rotations",
-    "uniform_rotations",
-]
+# Defining module → exported names, imported on first use (fast CLI start-up).
+_EXPORTS = {
+    "jimnet.align.api": (
+        "METHODS", "AlignResult", "Method", "align", "align_pairs", "align_to_reference",
+    ),
+    "jimnet.align.params": ("AlignParams",),
+    "jimnet.align.so3_grid": ("grid_size", "local_rotations", "uniform_rotations"),
+    "jimnet.align.star": ("align_star",),
+    "jimnet.align.wedge": ("WedgeLike",),
+}
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

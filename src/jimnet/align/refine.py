@@ -230,11 +230,11 @@ def _wedges(particles: ParticleSet, idx: NDArray) -> list[tuple[float, float]]:
     return [(float(tilts[i, 0]), float(tilts[i, 1])) for i in idx]
 
 
-def _average(particles: ParticleSet, idx: NDArray, state: RefineState, floor: float
+def _average(particles: ParticleSet, idx: NDArray, state: RefineState, config: RefineConfig
              ) -> torch.Tensor:
     return wedge_weighted_average(particles.get_batch(idx), torch.as_tensor(state.rotations[idx]),
                                   torch.as_tensor(state.shifts[idx]), _wedges(particles, idx),
-                                  floor=floor)
+                                  floor=config.floor, symmetry=config.params.symmetry)
 
 
 def half_references(particles: ParticleSet, state: RefineState, config: RefineConfig, half: int
@@ -252,7 +252,7 @@ def half_references(particles: ParticleSet, state: RefineState, config: RefineCo
         if idx.size == 0:
             continue
         if state.have_poses:
-            refs[k] = (_average(particles, idx, state, config.floor), None)
+            refs[k] = (_average(particles, idx, state, config), None)
         else:
             i = int(rng.choice(idx))
             refs[k] = (particles.get_batch([i])[0], _wedges(particles, [i])[0])
@@ -308,8 +308,8 @@ def common_frame(particles: ParticleSet, state: RefineState, config: RefineConfi
         i2 = np.nonzero((state.classes == k) & (state.halves == 2))[0]
         if i1.size == 0 or i2.size == 0:
             continue
-        m1 = _average(particles, i1, state, config.floor)
-        m2 = _average(particles, i2, state, config.floor)
+        m1 = _average(particles, i1, state, config)
+        m2 = _average(particles, i2, state, config)
         t = align(m2, m1, method=config.method, params=config.params)
         inv_r, inv_t = invert_pose(t.rotation.numpy(), t.shift.numpy())
         rot[i2], shift[i2] = compose_poses(rot[i2], shift[i2], inv_r, inv_t)
@@ -330,11 +330,11 @@ def class_maps(particles: ParticleSet, state: RefineState, config: RefineConfig
         members = state.classes == k
         if not members.any():
             continue
-        averages[k] = _average(particles, np.nonzero(members)[0], state, config.floor)
+        averages[k] = _average(particles, np.nonzero(members)[0], state, config)
         maps = []
         for h in (1, 2):
             idx = np.nonzero(members & (state.halves == h))[0]
-            maps.append(_average(particles, idx, state, config.floor) if idx.size else None)
+            maps.append(_average(particles, idx, state, config) if idx.size else None)
         halves_out[k] = tuple(maps)
         if maps[0] is not None and maps[1] is not None:
             resolutions[k] = compute_fsc(maps[0], maps[1], particles.pixel_size).resolution

@@ -164,7 +164,8 @@ def rotation_angle_between(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def select_peaks(
-    rotations: torch.Tensor, scores: torch.Tensor, k: int, min_angle_deg: float
+    rotations: torch.Tensor, scores: torch.Tensor, k: int, min_angle_deg: float,
+    symmetry: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Greedy non-maximum suppression on SO(3): indices of up to ``k`` local score maxima.
 
@@ -181,6 +182,9 @@ def select_peaks(
         Maximum number of peaks per problem.
     min_angle_deg : float
         Suppression radius in degrees.
+    symmetry : torch.Tensor, shape (G, 3, 3), optional
+        Point group of the source: ``R`` is suppressed when it lies within the radius of any
+        mate ``R_j g`` of a selected rotation, so the peaks are distinct modulo the symmetry.
 
     Returns
     -------
@@ -194,6 +198,7 @@ def select_peaks(
     k = min(k, n)
     cos_thr = math.cos(math.radians(min_angle_deg))
     rot_flat = rotations.reshape(n, 9)
+    group = None if symmetry is None or symmetry.shape[0] == 1 else symmetry.to(rotations)
     # Pre-sort and only look at a modest prefix: peaks come from the top of the list.
     pool = min(n, max(64 * k, 512))
     order = torch.argsort(flat, dim=-1, descending=True)[:, :pool]
@@ -210,7 +215,11 @@ def select_peaks(
                 break
             j = int(idx[0, 0])
             chosen.append(j)
-            cos_ang = ((cand_rot @ cand_rot[j]) - 1.0) / 2.0
+            if group is None:
+                cos_ang = ((cand_rot @ cand_rot[j]) - 1.0) / 2.0
+            else:  # the nearest mate R_j g of the chosen rotation
+                mates = (cand_rot[j].reshape(3, 3) @ group).reshape(-1, 9)  # (G, 9)
+                cos_ang = ((cand_rot @ mates.T).amax(-1) - 1.0) / 2.0
             alive &= cos_ang < cos_thr
         if len(chosen) < k:  # pad with the best not yet chosen
             rest = [j for j in range(cand.shape[0]) if j not in set(chosen)]
@@ -270,3 +279,23 @@ def quadratic_peak(
     ok = concave & (offset.abs().amax(-1) <= max_offset)
     offset = torch.where(ok[..., None], offset, torch.zeros_like(offset))
     return offset.to(scores.dtype), ok
+
+
+def asymmetric_unit(rotations: torch.Tensor, symmetry: torch.Tensor) -> torch.Tensor:
+    """The rotations ``R`` closer to the identity than any of their mates ``R g`` (``g ≠ 1``).
+
+    One copy of SO(3) modulo the point group (the Dirichlet cell of the identity), so a global
+    search over it visits each pose class once: ``|G|`` times fewer rotations.
+
+    Parameters
+    ----------
+    rotations : torch.Tensor, shape (n, 3, 3)
+    symmetry : torch.Tensor, shape (G, 3, 3)
+
+    Returns
+    -------
+    torch.Tensor, shape (m, 3, 3)
+    """
+    group = symmetry.to(rotations)
+    trace = torch.einsum("nij,gji->ng", rotations, group)  # tr(R g): larger = closer to 1
+    return rotations[trace[:, 0] >= trace.amax(-1) - 1e-9]

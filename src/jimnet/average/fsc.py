@@ -90,11 +90,6 @@ class FSCResult:
     resolution: float
     reached_nyquist: bool
 
-    @property
-    def resolution_nm(self) -> float:
-        """Resolution in nm."""
-        return self.resolution / 10.0
-
     def to_csv(self) -> str:
         """CSV text: frequency per voxel and per Å, resolution in Å, FSC (one row per shell)."""
         lines = ["frequency_per_voxel,frequency_per_angstrom,resolution_angstrom,fsc"]
@@ -139,7 +134,7 @@ def plot_fsc(curves: dict[str, FSCResult], path: str | Path, title: str = "") ->
     fig, ax = plt.subplots(figsize=(5.5, 3.8), dpi=120)
     for label, r in curves.items():
         x = r.frequency / r.voxel_size
-        line = ax.plot(x, r.fsc, label=f"{label}: {r.resolution_nm:.2f} nm @ {r.threshold:g}")[0]
+        line = ax.plot(x, r.fsc, label=f"{label}: {r.resolution:.1f} Å @ {r.threshold:g}")[0]
         ax.axhline(r.threshold, color=line.get_color(), lw=0.8, ls="--")
     ax.set_xlabel("spatial frequency (1/Å)")
     ax.set_ylabel("FSC")

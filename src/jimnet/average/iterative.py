@@ -73,6 +73,7 @@ def iterative_average(
         Alignment/averaging rounds (≥ 1).
     method : {"ht", "fa", "exhaustive"}
     params : AlignParams, optional
+        Its ``symmetry`` also symmetrises every average.
     initial : {"particle", "poses"}
         Initial reference: a seeded random particle, or the average under ``initial_poses``.
     initial_poses : (rotations (P, 3, 3), shifts (P, 3)), optional
@@ -94,6 +95,7 @@ def iterative_average(
         raise ValueError("n_iterations must be ≥ 1")
     vol = torch.as_tensor(particles, dtype=torch.float32)
     p = vol.shape[0]
+    sym = params.symmetry if params is not None else None  # symmetrised references
     wl: list[WedgeLike] = list(wedges) if wedges is not None else [None] * p
     if initial == "particle":
         k = int(np.random.default_rng(seed).integers(p))
@@ -101,7 +103,7 @@ def iterative_average(
     elif initial == "poses":
         if initial_poses is None:
             raise ValueError("initial='poses' needs initial_poses")
-        reference = wedge_weighted_average(vol, *initial_poses, wl, floor=floor)
+        reference = wedge_weighted_average(vol, *initial_poses, wl, floor=floor, symmetry=sym)
         ref_wedge = None
     else:
         raise ValueError(f"initial must be 'particle' or 'poses', got {initial!r}")
@@ -120,7 +122,8 @@ def iterative_average(
             vol, reference, wl, reference_wedge=ref_wedge, method=method, params=params,
             device=device, batch_size=batch_size, progress=tick,
         )
-        reference = wedge_weighted_average(vol, res.rotation, res.shift, wl, floor=floor)
+        reference = wedge_weighted_average(vol, res.rotation, res.shift, wl, floor=floor,
+                                           symmetry=sym)
         ref_wedge = None
         means.append(float(res.score.mean()))
     assert res is not None

@@ -10,6 +10,11 @@ expressed in the reference frame, ``W_i(R_i k)``. The average is
 so every frequency is divided by the number of particles that actually observed it; frequencies
 observed by fewer than ``floor · n`` particles are damped instead of amplified, and frequencies
 nobody observed stay zero. Only ``|k| ≤ N/2`` (the Fourier sphere) is kept.
+
+With a point group ``G`` (:mod:`jimnet.geometry.symmetry`) every particle is added once per
+symmetry mate ``(R_i g, t_i)`` of its pose (RELION's symmetry expansion), so the average and its
+summed wedge weights are both symmetric: ``A(k) = Σ_i Σ_g W_i(R_i g k) · FFT(g⁻¹ aligned_i)(k) /
+max(Σ_i Σ_g W_i(R_i g k), floor · n · |G|)``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import torch
 
 from jimnet.align.wedge import WedgeLike, WedgeSet
 from jimnet.geometry import invert_pose
+from jimnet.geometry.symmetry import symmetry_group
 from jimnet.transform import rigid_transform
 
 SPATIAL = (-3, -2, -1)
@@ -33,11 +39,17 @@ class WedgeWeightedAverager:
     n : int
         Box size ``N``.
     device : torch.device or str, optional
+    symmetry : str, optional
+        Point group of the average (``C1``, ``Cn``, ``Dn``, ``T``, ``O``, ``I``): each particle
+        is added with every symmetry mate of its pose (see the module doc).
     """
 
-    def __init__(self, n: int, device: torch.device | str | None = None) -> None:
+    def __init__(self, n: int, device: torch.device | str | None = None,
+                 symmetry: str | None = None) -> None:
         self.n = int(n)
         self.device = torch.device(device) if device is not None else torch.device("cpu")
+        self.group = torch.as_tensor(symmetry_group(symmetry), dtype=torch.float64,
+                                     device=self.device)
         shape = (self.n, self.n, self.n // 2 + 1)
         self.numerator = torch.zeros(shape, dtype=torch.complex128, device=self.device)
         self.weight = torch.zeros(shape, dtype=torch.float64, device=self.device)
@@ -69,16 +81,17 @@ class WedgeWeightedAverager:
         b = vol.shape[0]
         rot = torch.as_tensor(rotations, dtype=torch.float64).to(self.device).reshape(b, 3, 3)
         sh = torch.as_tensor(shifts, dtype=torch.float64).to(self.device).reshape(b, 3)
-        inv_rot, inv_shift = invert_pose(rot, sh)
-        aligned = rigid_transform(vol, inv_rot.float(), inv_shift.float())
         wset = WedgeSet.build(list(wedges) if wedges is not None else [None] * b, self.n,
                               device=self.device)
-        # The particle's wedge W(k) seen from the reference frame: W(R k) = rotation Rᵀ.
-        w = wset.rotated_grid(self.n, inv_rot.float(), layout="rfft").to(torch.float64)
-        spec = torch.fft.rfftn(aligned.to(torch.float64), dim=SPATIAL)
-        self.numerator += (w * spec).sum(0)
-        self.weight += w.sum(0)
-        self.count += b
+        for g in self.group:  # identity only without symmetry
+            inv_rot, inv_shift = invert_pose(rot @ g, sh)
+            aligned = rigid_transform(vol, inv_rot.float(), inv_shift.float())
+            # The particle's wedge W(k) seen from the reference frame: W(R k) = rotation Rᵀ.
+            w = wset.rotated_grid(self.n, inv_rot.float(), layout="rfft").to(torch.float64)
+            spec = torch.fft.rfftn(aligned.to(torch.float64), dim=SPATIAL)
+            self.numerator += (w * spec).sum(0)
+            self.weight += w.sum(0)
+            self.count += b
 
     def result(self, floor: float = 0.1) -> torch.Tensor:
         """The average so far, shape (N, N, N), float32.
@@ -103,6 +116,7 @@ def wedge_weighted_average(
     *,
     floor: float = 0.1,
     batch_size: int = 64,
+    symmetry: str | None = None,
 ) -> torch.Tensor:
     """Wedge-weighted Fourier average of posed particles (see the module doc).
 
@@ -118,13 +132,15 @@ def wedge_weighted_average(
         Denominator floor as a fraction of ``P``.
     batch_size : int
         Particles warped at once.
+    symmetry : str, optional
+        Point group: a symmetrised average (:class:`WedgeWeightedAverager`).
 
     Returns
     -------
     torch.Tensor, shape (N, N, N), float32
     """
     vol = torch.as_tensor(particles)
-    acc = WedgeWeightedAverager(vol.shape[-1], vol.device)
+    acc = WedgeWeightedAverager(vol.shape[-1], vol.device, symmetry)
     rot = torch.as_tensor(rotations)
     sh = torch.as_tensor(shifts)
     wl = list(wedges) if wedges is not None else None

@@ -8,7 +8,11 @@ Modules: :mod:`~jimnet.benchmark.paper` (tables S1–S10 transcribed as data),
 :mod:`~jimnet.benchmark.runner` (datasets, training schedule, orchestration).
 """
 
-from jimnet.benchmark.runner import METHODS, run_benchmark
-from jimnet.benchmark.scales import SCALES, Scale, get_scale
+from jimnet._lazy import lazy_exports
 
-__all__ = ["METHODS", "SCALES", "Scale", "get_scale", "run_benchmark"]
+# Defining module → exported names, imported on first use (fast CLI start-up).
+_EXPORTS = {
+    "jimnet.benchmark.runner": ("run_benchmark",),
+    "jimnet.benchmark.scales": ("METHODS", "SCALES", "Scale", "get_scale"),
+}
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

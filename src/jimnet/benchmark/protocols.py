@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,7 +114,8 @@ class PairErrors:
 
 
 def pair_errors(pred_rot: NDArray, pred_shift: NDArray, true_rot: NDArray, true_shift: NDArray,
-                pairs: NDArray, classes: NDArray) -> PairErrors:
+                pairs: NDArray, classes: NDArray,
+                symmetries: Mapping[int, str] | None = None) -> PairErrors:
     """Paper metrics of predicted pair poses.
 
     Parameters
@@ -126,10 +127,20 @@ def pair_errors(pred_rot: NDArray, pred_shift: NDArray, true_rot: NDArray, true_
     pairs : int array, shape (p, 2)
     classes : int array, shape (n,)
         1-based true class of every particle.
+    symmetries : mapping, optional
+        Point group of each class's structure (class number → ``C1``, ``Cn``, ``Dn``, ``T``,
+        ``O``, ``I``; missing classes ``C1``): its pairs are scored against the nearest
+        symmetry mate of the true relative pose.
     """
-    r_err, t_err = pair_pose_errors(np.asarray(pred_rot), np.asarray(pred_shift), true_rot,
-                                    true_shift, pairs)
-    return PairErrors(np.asarray(classes)[pairs[:, 0]].astype(np.int64), r_err, t_err)
+    pair_class = np.asarray(classes)[pairs[:, 0]].astype(np.int64)
+    r_err = np.empty(len(pairs))
+    t_err = np.empty(len(pairs))
+    for k in np.unique(pair_class):
+        m = pair_class == k
+        r_err[m], t_err[m] = pair_pose_errors(
+            np.asarray(pred_rot)[m], np.asarray(pred_shift)[m], true_rot, true_shift, pairs[m],
+            (symmetries or {}).get(int(k)))
+    return PairErrors(pair_class, r_err, t_err)
 
 
 # ------------------------------------------------------------------------ classical alignment

@@ -21,7 +21,7 @@ import os
 import platform
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,7 +43,7 @@ from jimnet.benchmark.protocols import (
 )
 from jimnet.benchmark.report import write_report
 from jimnet.benchmark.results import BenchmarkResults, Unavailable
-from jimnet.benchmark.scales import Scale
+from jimnet.benchmark.scales import METHODS, Scale
 from jimnet.cluster import cluster_features
 from jimnet.device import device_description, resolve_device
 from jimnet.errors import JimnetInputError
@@ -62,9 +62,6 @@ from jimnet.train.trainer import (
 __all__ = ["METHODS", "NETWORKS", "NETWORK_CONFIGS", "ensure_datasets", "parse_methods",
            "run_benchmark"]
 
-#: Every ``--methods`` entry, in execution order within a dataset.
-METHODS: tuple[str, ...] = ("oracle", "ht", "fa", "gumnet", "jimnet", "jimnet-cluster",
-                            "deepcluster", "pica")
 #: Methods trained at SNR 100 and fine-tuned on the other SNRs.
 NETWORKS: tuple[str, ...] = ("gumnet", "jimnet", "jimnet-cluster")
 BASE_SNR = 100.0
@@ -175,6 +172,7 @@ class _Context:
     log: Log
     results: BenchmarkResults
     network_config: str = "default"
+    symmetries: dict[int, str] = field(default_factory=dict)
 
     def train_config(self, kind: str, snr: float) -> TrainConfig:
         """The paper's schedule: from scratch at SNR 100, fine-tuned from it elsewhere."""
@@ -222,7 +220,8 @@ def _network(ctx: _Context, ps: ParticleSet, kind: str, snr: float, pairs: np.nd
     if kind in ("gumnet", "jimnet"):
         rot, shift = network_pair_poses(trainer.model, ps, pairs, trainer.norm,
                                         batch_size=ctx.scale.batch_size, device=ctx.device)
-        res.set_alignment(kind, snr, pair_errors(rot, shift, *ps.poses(), pairs, classes))
+        res.set_alignment(kind, snr, pair_errors(rot, shift, *ps.poses(), pairs, classes,
+                                                          ctx.symmetries))
     if kind in ("jimnet", "jimnet-cluster"):
         labels, mcp = _gmm_labels(ctx, trainer)
         res.set_clustering(kind, snr, structure_accuracy(classes, labels, N_CLASSES))
@@ -263,7 +262,8 @@ def _classical(ctx: _Context, ps: ParticleSet, method: str, snr: float, pairs: n
     else:
         rot, shift = classical_pair_poses(ps, pairs, method, s.align, **kwargs)
     ctx.results.set_alignment(method, snr,
-                              pair_errors(rot, shift, *ps.poses(), pairs, ps.class_numbers()))
+                              pair_errors(rot, shift, *ps.poses(), pairs, ps.class_numbers(),
+                                          ctx.symmetries))
 
 
 def _summary_line(results: BenchmarkResults, method: str, snr: float) -> str:
@@ -318,6 +318,7 @@ def run_benchmark(
     log: Log | None = None,
     command: str | None = None,
     network_config: str = "default",
+    symmetries: dict[int, str] | None = None,
 ) -> BenchmarkResults:
     """Run the paper's protocols and write tables S1–S10, summaries and plots into ``out``.
 
@@ -345,6 +346,8 @@ def run_benchmark(
         ``out/benchmark.log``).
     command : str, optional
         Command line recorded in every output header.
+    symmetries : dict, optional
+        Point group per class number (default C1): pose errors to the nearest symmetry mate.
     network_config : {"default", "paper"}
         Gum-Net/Jim-Net training configuration: jimnet's defaults (:class:`TrainConfig`) or
         :meth:`TrainConfig.paper_faithful`.
@@ -388,7 +391,8 @@ def run_benchmark(
         meta["data"] = str(root if data is not None else target / "data")
         datasets = ensure_datasets(root, run_snrs, scale, seed, progress, log)
         meta["datasets"] = {f"{snr:g}": _dataset_record(d) for snr, d in datasets.items()}
-        ctx = _Context(scale, seed, dev, tmp / "runs", progress, log, results, network_config)
+        ctx = _Context(scale, seed, dev, tmp / "runs", progress, log, results, network_config,
+                       dict(symmetries or {}))
         total = sum(len(methods) if any(math.isclose(s, r) for r in report_snrs)
                     else sum(m in NETWORKS for m in methods) for s in run_snrs)
         done = 0

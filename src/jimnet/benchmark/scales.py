@@ -63,6 +63,10 @@ from jimnet.errors import JimnetInputError
 __all__ = ["SCALES", "Scale", "get_scale"]
 
 
+#: Every ``--methods`` entry, in execution order within a dataset.
+METHODS: tuple[str, ...] = ("oracle", "ht", "fa", "gumnet", "jimnet", "jimnet-cluster",
+                            "deepcluster", "pica")
+
 @dataclass(frozen=True)
 class Scale:
     """Sizes and settings of one benchmark run.

@@ -9,16 +9,15 @@ from typing import Annotated
 
 import typer
 
-from jimnet.align import align_star
 from jimnet.cli.common import (
     AlignMethod,
+    SymmetryOption,
     handle_input_errors,
     make_params,
+    parse_symmetry,
     stage_progress,
     stdout_console,
 )
-from jimnet.device import resolve_device
-from jimnet.io import ParticleSet, check_can_write
 
 __all__ = ["align_command"]
 
@@ -65,6 +64,7 @@ def align_command(
         float | None, typer.Option("--max-shift", help="Largest shift length in Å "
                                    "[default: any shift within the box].", show_default=False)
     ] = None,
+    symmetry: SymmetryOption = "C1",
     particle_radius: Annotated[
         float | None, typer.Option("--particle-radius", help="Particle radius in Å: each "
                                    "volume is masked around its own particle (recommended at "
@@ -95,11 +95,17 @@ def align_command(
     (reference → particle), exactly what RELION's rlnAngle*/rlnOrigin*Angst store, so applying
     the inverse of the written pose to each particle maps it onto the reference.
     """
+    from jimnet.align import align_star
+    from jimnet.device import resolve_device
+    from jimnet.evaluate.truth import alignment_truth_errors
+    from jimnet.io import ParticleSet, check_can_write
+
     check_can_write(out, force)
+    symmetry = parse_symmetry(symmetry)
     dev = resolve_device(device)
     ps = ParticleSet.from_star(particles, pixel_size=pixel_size, validate_values=False)
     params = make_params(angular_step, final_step, candidates, max_freq, max_shift,
-                         particle_radius, ps.pixel_size)
+                         particle_radius, ps.pixel_size, symmetry)
     console = stdout_console()
     t0 = time.perf_counter()
     with stage_progress(console, quiet=quiet) as progress:
@@ -116,3 +122,14 @@ def align_command(
         console.print(f"aligned {n} particles with {method.value} on {dev.type} in {wall:.1f} s "
                       f"({n / max(wall, 1e-9):.2f} particles/s); mean score "
                       f"{float(score.mean()) if n else math.nan:.3f}; wrote {res.path}")
+        truth = alignment_truth_errors(res.result.rotation.numpy(), res.result.shift.numpy(),
+                                       ps, symmetry)
+        if truth is not None:
+            console.print(
+                f"vs the poses in {particles} (symmetry {symmetry}): ‖ΔR‖_F "
+                f"{truth['rotation_error']:.3f}, shift error "
+                f"{truth['translation_error_vox']:.2f} vox (meaningful if the reference is in "
+                "their frame)"
+                + ("" if "pair_rotation_error" not in truth else
+                   f"; pairs (frame-independent): ‖ΔR‖_F {truth['pair_rotation_error']:.3f}, "
+                   f"shift error {truth['pair_translation_error_vox']:.2f} vox"))

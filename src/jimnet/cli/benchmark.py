@@ -11,10 +11,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from jimnet.benchmark.runner import METHODS, run_benchmark
-from jimnet.benchmark.scales import SCALES, get_scale
-from jimnet.cli.common import handle_input_errors, parse_snrs, stage_progress, stdout_console
-from jimnet.io import check_can_write
+from jimnet.benchmark.scales import METHODS, SCALES, get_scale
+from jimnet.cli.common import (
+    handle_input_errors,
+    parse_snrs,
+    parse_symmetry,
+    stage_progress,
+    stdout_console,
+)
+from jimnet.errors import JimnetInputError
 
 __all__ = ["benchmark_command"]
 
@@ -36,7 +41,7 @@ _SCALE_HELP = "; ".join(
 
 def _command(out: Path, data: Path | None, methods: list[str] | None, scale: str,
              snr: list[str] | None, seed: int, device: str, force: bool,
-             network_config: str = "default") -> str:
+             network_config: str = "default", symmetry: list[str] | None = None) -> str:
     """The command line as it would reproduce this run (every option explicit)."""
     args = ["jimnet", "benchmark", "--out", str(out), "--scale", scale, "--seed", str(seed),
             "--device", device, "--network-config", network_config]
@@ -46,9 +51,24 @@ def _command(out: Path, data: Path | None, methods: list[str] | None, scale: str
         args += ["--methods", ",".join(methods)]
     for value in snr or []:
         args += ["--snr", value]
+    for value in symmetry or []:
+        args += ["--symmetry", value]
     if force:
         args.append("--force")
     return shlex.join(args)
+
+
+def parse_class_symmetries(values: list[str] | None) -> dict[int, str]:
+    """``--symmetry``: one group for every class or one per class → {class number: group}."""
+    from jimnet.benchmark.runner import N_CLASSES
+
+    groups = [parse_symmetry(v) for value in values or [] for v in value.split(",") if v.strip()]
+    if len(groups) == 1:
+        groups *= N_CLASSES
+    if groups and len(groups) != N_CLASSES:
+        raise JimnetInputError(f"--symmetry: give one group or {N_CLASSES} (one per class), "
+                               f"got {len(groups)}")
+    return dict(enumerate(groups, start=1))
 
 
 def _printer(console: Console) -> Callable[[str], None]:
@@ -91,6 +111,12 @@ def benchmark_command(
         "defaults: bounded axis-angle heads starting at the identity, BatchNorm recalibration, "
         "guards, masked loss) or 'paper' (the paper-faithful networks and schedule settings).")
     ] = "default",
+    symmetry: Annotated[list[str] | None, typer.Option(
+        "--symmetry", help="Point group of each class's structure for the pose errors (the "
+        "error to the nearest symmetry mate): one group for all classes or one per class in "
+        "class order, comma-separated or repeated (e.g. C1,C1,D4,C1,C1). Groups: C1 (none), "
+        "Cn, Dn (n-fold axis along z, a 2-fold along x), T, O, I. [default: C1]",
+        show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars or log lines.")
                      ] = False,
@@ -104,17 +130,21 @@ def benchmark_command(
     Clustering (S6–S10): accuracy in % of each structure's particles in the cluster matched to
     it (Hungarian). Every output records the command, seed, scale, sizes, wall time and device.
     """
+    from jimnet.benchmark.runner import run_benchmark
+    from jimnet.io import check_can_write
+
     check_can_write(out, force)
+    symmetries = parse_class_symmetries(symmetry)
     console = stdout_console()
     preset = get_scale(scale.value)
     command = _command(out, data, methods, scale.value, snr, seed, device, force,
-                       network_config)
+                       network_config, symmetry)
     with stage_progress(console, quiet=quiet) as progress:
         results = run_benchmark(
             out, scale=preset, methods=methods, snrs=parse_snrs(snr) if snr else None,
             data=data, seed=seed, device=device, force=force, progress=progress,
             log=None if quiet else _printer(console), command=command,
-            network_config=network_config)
+            network_config=network_config, symmetries=symmetries)
     if not quiet:
         for name in ("alignment_summary.md", "clustering_summary.md"):
             _printer(console)((out / name).read_text(encoding="utf-8"))

@@ -9,7 +9,7 @@ import math
 import sys
 from collections.abc import Callable, Iterator
 from enum import StrEnum
-from typing import ParamSpec, TypeVar
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -23,16 +23,21 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from jimnet.align import AlignParams
+from jimnet.align.params import AlignParams
 from jimnet.errors import JimnetInputError
+from jimnet.geometry.symmetry import SYMMETRY_HELP, normalise_symmetry
 
 __all__ = [
     "EXIT_INPUT_ERROR",
     "AlignMethod",
     "PosesFrom",
+    "SymmetryOption",
     "handle_input_errors",
     "make_params",
     "parse_snrs",
+    "parse_symmetry",
+    "require_at_least",
+    "require_positive",
     "stage_progress",
     "stdout_console",
 ]
@@ -92,6 +97,21 @@ def stage_progress(console: Console, *, quiet: bool = False) -> Iterator[Progres
         yield callback
 
 
+def require_at_least(*checks: tuple[str, float, float]) -> None:
+    """``(option, value, minimum)`` triples: the first value below its minimum raises a
+    one-line error naming only that option."""
+    for name, value, low in checks:
+        if value < low:
+            raise JimnetInputError(f"{name} must be ≥ {low:g}, got {value:g}")
+
+
+def require_positive(*checks: tuple[str, float]) -> None:
+    """``(option, value)`` pairs: the first value ≤ 0 raises a one-line error naming it."""
+    for name, value in checks:
+        if not value > 0:
+            raise JimnetInputError(f"{name} must be > 0, got {value:g}")
+
+
 def parse_snrs(values: list[str] | None) -> list[float]:
     """``["0.1", "0.05,0.03"]`` → ``[0.1, 0.05, 0.03]`` (``inf`` allowed); default ``[0.1]``."""
     if not values:
@@ -132,6 +152,18 @@ def parse_classes(value: str | None, n_particles: int, source: object) -> int | 
     return k
 
 
+#: ``--symmetry`` as every command spells it (validated by :func:`parse_symmetry`).
+SymmetryOption = Annotated[str, typer.Option("--symmetry", help=SYMMETRY_HELP)]
+
+
+def parse_symmetry(value: str) -> str:
+    """``--symmetry``: canonical point-group name, or a one-line error naming the option."""
+    try:
+        return normalise_symmetry(value)
+    except ValueError as exc:
+        raise JimnetInputError(f"--{exc}") from None
+
+
 class ClusterMethod(StrEnum):
     """What predict's clusters are computed from (jimnet.predict.CLUSTER_METHODS)."""
 
@@ -162,6 +194,7 @@ def make_params(
     max_shift_angst: float | None,
     particle_radius_angst: float | None,
     pixel_size: float,
+    symmetry: str = "C1",
 ) -> AlignParams:
     """AlignParams from CLI units (Å → voxels), with one-line errors."""
     try:
@@ -173,6 +206,7 @@ def make_params(
             max_shift=None if max_shift_angst is None else max_shift_angst / pixel_size,
             particle_radius=(None if particle_radius_angst is None
                              else particle_radius_angst / pixel_size),
+            symmetry=symmetry,
         )
     except ValueError as exc:
         raise JimnetInputError(str(exc)) from None

@@ -23,16 +23,7 @@ from jimnet.cli.common import (
     stage_progress,
     stdout_console,
 )
-from jimnet.device import resolve_device
 from jimnet.errors import JimnetInputError
-from jimnet.evaluate.truth import truth_metrics
-from jimnet.io import ParticleSet, check_can_write
-from jimnet.io.metrics import METRICS_NAME
-from jimnet.predict import predict, write_prediction
-from jimnet.report import run_info
-from jimnet.simulate import PAPER_BENCHMARK, SimulationConfig, load_structure
-from jimnet.simulate.output import simulate_to_directory
-from jimnet.train.trainer import TrainConfig, Trainer
 
 __all__ = ["demo"]
 
@@ -68,6 +59,16 @@ def demo(
     --align choose how), and print how they compare with the truth.
     """
     settings = dict(locals())  # every argument as given, for run.json
+    from jimnet.device import resolve_device
+    from jimnet.evaluate.truth import truth_metrics
+    from jimnet.io import ParticleSet, check_can_write
+    from jimnet.io.metrics import METRICS_NAME
+    from jimnet.predict import predict, write_prediction
+    from jimnet.report import run_info
+    from jimnet.simulate import PAPER_BENCHMARK, SimulationConfig, load_structure
+    from jimnet.simulate.output import simulate_to_directory
+    from jimnet.train.trainer import TrainConfig, Trainer
+
     started = datetime.now(UTC)
     if n_per_class < 2 or epochs < 1 or width <= 0 or snr <= 0:
         raise JimnetInputError("--n-per-class must be ≥ 2, --epochs ≥ 1, --width and --snr > 0")

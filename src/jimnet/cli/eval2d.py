@@ -6,17 +6,10 @@ import csv
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 
 from jimnet.cli.common import handle_input_errors, stage_progress, stdout_console
-from jimnet.device import resolve_device
 from jimnet.errors import JimnetInputError
-from jimnet.evaluate.align2d import evaluate_pairs
-from jimnet.io.atomic import atomic_write, check_can_write
-from jimnet.io.pfpascal import read_pairs
-from jimnet.models import load_model
-from jimnet.models.jimnet2d import JimNet2D
 
 __all__ = ["eval2d"]
 
@@ -48,6 +41,15 @@ def eval2d(
 ) -> None:
     """Score the composed affine∘TPS warp (and affine only, and identity) by PCK@α; the last
     line printed is ``PCK@α value`` (percent, mean over pairs, the final warp)."""
+    import numpy as np
+
+    from jimnet.device import resolve_device
+    from jimnet.evaluate.align2d import evaluate_pairs
+    from jimnet.io.atomic import atomic_write, check_can_write
+    from jimnet.io.pfpascal import read_pairs
+    from jimnet.models import load_model
+    from jimnet.models.jimnet2d import JimNet2D
+
     if not 0 < alpha <= 1:
         raise JimnetInputError(f"--alpha must be in (0, 1], got {alpha}")
     net: JimNet2D | None = None

@@ -10,8 +10,7 @@ import typer
 from rich.table import Table
 
 from jimnet.cli.common import handle_input_errors, stdout_console
-from jimnet.io import ParticleSet
-from jimnet.io.star import TILT_COLUMNS
+from jimnet.io.names import IMAGE_PATH_RULE
 
 __all__ = ["info"]
 
@@ -26,8 +25,8 @@ def info(
     particles: Annotated[
         Path,
         typer.Argument(
-            help="Particle STAR file (RELION 3.1–5, or a single-block STAR); relative "
-            "rlnImageName paths are resolved from the STAR file's directory.",
+            help="Particle STAR file (RELION 3.1–5, or a single-block STAR). "
+            + IMAGE_PATH_RULE,
             show_default=False,
         ),
     ],
@@ -52,6 +51,9 @@ def info(
     All MRC headers are checked (existence, truncation, one cubic box size, one voxel size
     matching the STAR optics table).
     """
+    from jimnet.io import ParticleSet
+    from jimnet.io.star import TILT_COLUMNS
+
     ps = ParticleSet.from_star(particles, pixel_size=pixel_size, validate_values=check_values)
     table = ps.table
     n = len(ps)
@@ -66,6 +68,7 @@ def info(
         summary.add_row("tomograms", str(table["rlnTomoName"].nunique()))
     files = {loc.path for loc in ps.image_locations}
     summary.add_row("volume files", str(len(files)))
+    summary.add_row("relative images in", str(ps.image_base_dir))
     summary.add_row("box size", f"{ps.box_size}³ voxels")
     summary.add_row("voxel size", f"{ps.pixel_size:.4g} Å ({ps.pixel_size / 10:.4g} nm)")
     extent = ps.box_size * ps.pixel_size

@@ -21,13 +21,20 @@ from typing import Annotated
 import typer
 
 from jimnet import __version__
+from jimnet.io.names import IMAGE_PATH_RULE
 
-HELP = """Jim-Net: joint unsupervised alignment and clustering of cryo-ET subtomograms.
+HELP = f"""Jim-Net: joint unsupervised alignment and clustering of cryo-ET subtomograms.
 
 Conventions: volumes are MRC files (float32, voxel size in Å, cubic boxes; arrays indexed zyx);
 particles are RELION STAR files (angles rlnAngleRot/Tilt/Psi in degrees, RELION ZYZ, rotating the
-reference into the particle; shifts rlnOrigin{X,Y,Z}Angst in Å; rlnClassNumber 1-based; tilt
-range jimnetTiltMin/Max in degrees, default -60/+60). Bad input: one-line error, exit status 2.
+reference into the particle; shifts rlnOrigin{{X,Y,Z}}Angst in Å; rlnClassNumber 1-based; tilt
+range jimnetTiltMin/Max in degrees, default -60/+60). {IMAGE_PATH_RULE}
+
+Units: lengths the user types or reads are in Å unless the option name ends in -vox (voxels);
+angles in degrees; resolutions in Å. Outputs of predict, average and refine share the names
+class_NNN.mrc, class_NNN_half1/2.mrc and fsc_NNN.csv (NNN = rlnClassNumber, 1-based).
+--symmetry C1|Cn|Dn|T|O|I (align, average, refine, predict): pose errors to the nearest symmetry
+mate. Bad input: one-line error, exit status 2.
 """
 
 app = typer.Typer(

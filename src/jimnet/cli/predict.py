@@ -5,39 +5,41 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from jimnet.align import AlignParams
 from jimnet.cli.common import (
     ClusterMethod,
     PosesFrom,
     handle_input_errors,
     parse_classes,
+    parse_symmetry,
     stage_progress,
     stdout_console,
 )
-from jimnet.device import resolve_device
-from jimnet.distributed import finish, init_from_environment, rank_and_world
 from jimnet.errors import JimnetInputError
-from jimnet.evaluate.truth import truth_metrics
-from jimnet.io import ParticleSet
-from jimnet.io.metrics import METRICS_NAME
-from jimnet.models import JimNet3D, load_checkpoint, model_from_checkpoint
-from jimnet.predict import Prediction, model_normalisation, predict, write_prediction
-from jimnet.report import run_info
+from jimnet.geometry.symmetry import SYMMETRY_HELP
+
+if TYPE_CHECKING:
+    from jimnet.io import ParticleSet
+    from jimnet.predict import Prediction
 
 __all__ = ["predict_command"]
 
 
 def _write_and_report(result: Prediction, particles: ParticleSet, out: Path, model: Path,
-                      force: bool, seed: int, console: Console, info: dict) -> None:
+                      force: bool, seed: int, console: Console, info: dict,
+                      symmetry: str = "C1") -> None:
     """Rank 0's part: the output folder with its report, a table of the classes, truth metrics
     if known."""
-    scores = truth_metrics(result, particles, seed)
+    from jimnet.evaluate.truth import truth_metrics
+    from jimnet.io.metrics import METRICS_NAME
+    from jimnet.predict import write_prediction
+
+    scores = truth_metrics(result, particles, seed, symmetry)
     config = model.parent / "config.json"  # written by jimnet train beside model.pt
     training = json.loads(config.read_text()) if config.is_file() else None
     metrics = model.parent / METRICS_NAME
@@ -100,6 +102,10 @@ def predict_command(
     angular_step: Annotated[float, typer.Option(min=1.0, max=90.0, help="Global angular "
                                                 "step of --refine, degrees (then refined "
                                                 "locally to 1°).")] = 15.0,
+    symmetry: Annotated[str, typer.Option(
+        "--symmetry", help=SYMMETRY_HELP + " Used by the classical search (one asymmetric "
+        "unit), --refine's search, the class averages (symmetrised) and the truth pose "
+        "errors.")] = "C1",
     batch_size: Annotated[int, typer.Option(help="Particles per batch.")] = 16,
     tsne: Annotated[bool, typer.Option("--tsne/--no-tsne", help="t-SNE before the GMM.")] = True,
     seed: Annotated[int, typer.Option(help="Seed of the clustering and reference choice.")] = 0,
@@ -122,6 +128,14 @@ def predict_command(
     across the processes (gloo on CPU, NCCL + gloo on GPU); only rank 0 writes and prints.
     """
     settings = dict(locals())  # every argument as given, for run.json
+    from jimnet.align import AlignParams
+    from jimnet.device import resolve_device
+    from jimnet.distributed import finish, init_from_environment, rank_and_world
+    from jimnet.io import ParticleSet
+    from jimnet.models import JimNet3D, load_checkpoint, model_from_checkpoint
+    from jimnet.predict import model_normalisation, predict
+    from jimnet.report import run_info
+
     started = datetime.now(UTC)
     if not model.is_file():
         raise JimnetInputError(f"model file not found: {model}")
@@ -133,6 +147,7 @@ def predict_command(
         raise JimnetInputError(f"--refine must be none, ht or fa, got {refine!r}")
     if out.exists() and not force:
         raise JimnetInputError(f"output already exists: {out} (use --force to overwrite)")
+    symmetry = parse_symmetry(symmetry)
     try:
         ckpt = load_checkpoint(model)
         ckpt = ckpt.get("model_checkpoint", ckpt)
@@ -158,14 +173,14 @@ def predict_command(
         result = predict(net, ps, n_clusters=n_clusters, cluster=str(cluster), align=str(align),
                          normalisation=model_normalisation(ckpt.get("extra", {}), ps),
                          iterations=iterations, local_rounds=local_rounds,
-                         particle_radius=radius_vox, refine=refine,
-                         refine_params=AlignParams(angular_step=angular_step),
+                         particle_radius=radius_vox, symmetry=symmetry, refine=refine,
+                         refine_params=AlignParams(angular_step=angular_step, symmetry=symmetry),
                          batch_size=batch_size, seed=seed,
                          use_tsne=tsne, device=dev, progress=progress)
     try:
         if is_main:
             info = run_info("jimnet predict", settings, device=dev, started=started,
                             processes=rank_and_world()[1])
-            _write_and_report(result, ps, out, model, force, seed, console, info)
+            _write_and_report(result, ps, out, model, force, seed, console, info, symmetry)
     finally:
         finish()  # every rank waits for rank 0's writing

@@ -9,18 +9,16 @@ from typing import Annotated
 
 import typer
 
-from jimnet.align.refine import CHECKPOINT, RefineConfig, refine, write_refinement
 from jimnet.cli.common import (
     AlignMethod,
+    SymmetryOption,
     handle_input_errors,
     make_params,
+    parse_symmetry,
     stage_progress,
     stdout_console,
 )
-from jimnet.device import resolve_device
 from jimnet.errors import JimnetInputError
-from jimnet.io import ParticleSet
-from jimnet.report import run_info, write_report
 
 __all__ = ["refine_command"]
 
@@ -65,6 +63,7 @@ def refine_command(
                                    "around each particle) [default: sphere of radius box/2].",
                                    show_default=False)
     ] = None,
+    symmetry: SymmetryOption = "C1",
     ignore_classes: Annotated[
         bool, typer.Option("--ignore-classes", help="Start from random classes.")
     ] = False,
@@ -84,13 +83,24 @@ def refine_command(
     force: Annotated[bool, typer.Option("--force", help="Restart in a non-empty OUT.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Align every particle to each class average, reassign, re-average; halves kept apart."""
+    """Align every particle to each class average, reassign, re-average; halves kept apart.
+
+    With --symmetry the class averages are symmetrised and the global search counts
+    symmetry-mate poses once.
+    """
+    from jimnet.align.refine import CHECKPOINT, RefineConfig, refine, write_refinement
+    from jimnet.device import resolve_device
+    from jimnet.io import ParticleSet
+    from jimnet.report import run_info, write_report
+
+    symmetry = parse_symmetry(symmetry)
     ps = ParticleSet.from_star(particles, validate_values=False)
     if out.exists() and any(out.iterdir()) and not (resume or force):
         raise JimnetInputError(f"output directory not empty: {out} (use --resume or --force)")
     if resume and out.exists() and not (out / CHECKPOINT).exists() and not force:
         raise JimnetInputError(f"{out}: no {CHECKPOINT} to resume from")
-    params = make_params(angular_step, final_step, 10, 0.35, None, particle_radius, ps.pixel_size)
+    params = make_params(angular_step, final_step, 10, 0.35, None, particle_radius, ps.pixel_size,
+                         symmetry)
     try:
         config = RefineConfig(n_classes=classes, n_iterations=iterations, method=method.value,
                               params=params, local_step=local_step,
@@ -116,7 +126,8 @@ def refine_command(
                         progress=lambda d, t: progress("refine", d, t), log=show)
     write_refinement(result, ps, out)
     settings = {"particles": str(particles), "classes": classes, "out": str(out), "seed": seed,
-                "iterations": config.n_iterations, "fixed_classes": fixed_classes}
+                "iterations": config.n_iterations, "fixed_classes": fixed_classes,
+                "symmetry": symmetry}
     info = run_info("jimnet refine", settings, device=dev, started=started,
                     scores={"resolution_angstrom": result.resolutions})
     write_report(out, run_info=info, force=True)

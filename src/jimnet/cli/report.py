@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from jimnet.cli.common import handle_input_errors, stdout_console
-from jimnet.report import write_report
 
 __all__ = ["report_command"]
 
@@ -27,5 +26,7 @@ def report_command(
     the embedding coloured by cluster (and by the input's classes when it had them); training
     curves; the run's settings, versions, device and wall time (from run.json).
     """
+    from jimnet.report import write_report
+
     path = write_report(directory, force=force)
     stdout_console().print(f"wrote {path}")

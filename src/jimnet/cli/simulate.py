@@ -21,13 +21,7 @@ from rich.progress import (
 
 from jimnet.cli.common import handle_input_errors, parse_snrs, stdout_console
 from jimnet.errors import JimnetInputError
-from jimnet.simulate import (
-    PAPER_BENCHMARK,
-    SHIPPED_STRUCTURES,
-    SimulationConfig,
-    load_structure,
-    simulate_to_directory,
-)
+from jimnet.simulate.structures import PAPER_BENCHMARK, SHIPPED_STRUCTURES
 
 __all__ = ["simulate"]
 
@@ -68,7 +62,7 @@ def simulate(
     out: Annotated[
         Path,
         typer.Option("--out", "-o", help="Output directory (must not exist or be empty, unless "
-                     "--force). Several --snr values → one DIR/snr_<value>/ per level.",
+                     "--force). Several --snr values → one DIR/snr_VALUE/ per level.",
                      show_default=False),
     ],
     benchmark: Annotated[
@@ -111,14 +105,15 @@ def simulate(
     ] = 12.0,
     tilt_range: Annotated[
         tuple[float, float], typer.Option("--tilt-range", help="MIN MAX tilt angles in degrees "
-                                          "(-90 <= MIN < MAX <= 90), right-handed about the y "
+                                          "(-90 ≤ MIN < MAX ≤ 90), right-handed about the y "
                                           "axis (array axis 1); beam along z (array axis 0).")
     ] = (-60.0, 60.0),
     tilt_step: Annotated[
         float, typer.Option("--tilt-step", help="Degrees between projections (tiltseries).")
     ] = 1.0,
     max_shift: Annotated[
-        float, typer.Option("--max-shift", help="Shifts uniform in ±MAX voxels per axis.")
+        float, typer.Option("--max-shift-vox", help="Shifts uniform in ±MAX voxels per axis "
+                            "(MAX × --voxel-size in Å; align's --max-shift is in Å).")
     ] = 6.0,
     integer_shifts: Annotated[
         bool, typer.Option("--integer-shifts/--subvoxel-shifts", help="Integer shifts (AITom) "
@@ -172,10 +167,12 @@ def simulate(
     Writes DIR/particles.star (RELION 5: truth pose as rlnAngleRot/Tilt/Psi in degrees, RELION
     ZYZ, reference → particle, and rlnOrigin{X,Y,Z}Angst in Å; true class in rlnClassNumber;
     tilt range in jimnetTiltMin/Max), DIR/subtomograms/p000001.mrc … (float32, voxel size set),
-    DIR/references/classKK_<name>.mrc (noise-free templates: SNR ∞, no missing wedge, same CTF)
+    DIR/references/classKK_NAME.mrc (noise-free templates: SNR ∞, no missing wedge, same CTF)
     and DIR/simulation.json. Example: jimnet simulate --benchmark paper --snr 0.1
     --n-per-class 500 --out sim/.
     """
+    from jimnet.simulate import SimulationConfig, load_structure, simulate_to_directory
+
     specs = list(PAPER_BENCHMARK) if benchmark is not None else []
     specs += list(structure or [])
     if not specs:

@@ -3,32 +3,65 @@ particle set."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
-from jimnet.cli.common import handle_input_errors, stage_progress, stdout_console
-from jimnet.distributed import finish, init_from_environment, rank_and_world
-from jimnet.errors import JimnetInputError
-from jimnet.io import ParticleSet
-from jimnet.models.heads import ROTATION_PARAMS
-from jimnet.train.deepcluster import DeepClusterTrainer
-from jimnet.train.pica import PicaTrainer
-from jimnet.train.trainer import (
-    CHECKPOINT_NAME,
-    CURRICULA,
-    WEDGE_LOSSES,
-    EpochResult,
-    TrainConfig,
-    Trainer,
+from jimnet.cli.common import (
+    ProgressCallback,
+    handle_input_errors,
+    require_at_least,
+    require_positive,
+    stage_progress,
+    stdout_console,
 )
+from jimnet.errors import JimnetInputError
+
+if TYPE_CHECKING:
+    from jimnet.train.trainer import EpochResult
 
 __all__ = ["train"]
 
 MODELS = ("jimnet", "gumnet", "deepcluster", "pica")
-BASELINES = {"deepcluster": DeepClusterTrainer, "pica": PicaTrainer}
+
+#: What the columns of the final table mean (printed under it).
+TABLE_CAPTION = (
+    "loss: total training loss; align: alignment loss; clusters: GMM cluster sizes; changed: "
+    "fraction of particles whose cluster changed since the last epoch; acc GMM / acc M_CP: "
+    "clustering accuracy (Hungarian matching) of the GMM labels / of the cluster head M_CP's "
+    "predictions against rlnClassNumber; ‖ΔR‖_F: mean rotation error of the training pairs' "
+    "predicted poses against the STAR's poses (0 … 2√2; random rotations ≈ 2.40); Δt vox: "
+    "their mean translation error in voxels; s: epoch wall time in seconds. – = not available "
+    "(no truth in the STAR, or not computed by this model).")
+
+
+def _with_estimate(progress: ProgressCallback, console: Console, epochs: int, start_epoch: int,
+                   quiet: bool) -> ProgressCallback:
+    """``progress`` that also prints the run's expected duration once the first training batch
+    is done: (time of this epoch so far + batches × first batch's time) × epochs to go."""
+    epoch_start = time.perf_counter()
+    last = [epoch_start]
+    said = [quiet]
+
+    def callback(stage: str, done: int, total: int) -> None:
+        progress(stage, done, total)
+        now = time.perf_counter()
+        if stage == "train" and done == 1 and not said[0]:
+            said[0] = True
+            batch = now - last[0]
+            epoch = (last[0] - epoch_start) + batch * total
+            left = epoch * (epochs - start_epoch)
+            console.print(f"first batch took {batch:.1f} s: ≈ {epoch / 60:.1f} min per epoch "
+                          f"({total} batches), ≈ {left / 60:.1f} min for the "
+                          f"{epochs - start_epoch} epoch(s) to go (phases after the training "
+                          "pass not included; updated after epoch 1)")
+        last[0] = now
+
+    return callback
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -99,6 +132,14 @@ def train(
 
     Several processes: torchrun --nproc-per-node N -m jimnet train ... (gloo on CPU, NCCL on GPU).
     """
+    from jimnet.distributed import finish, init_from_environment, rank_and_world
+    from jimnet.io import ParticleSet
+    from jimnet.models.heads import ROTATION_PARAMS
+    from jimnet.train.deepcluster import DeepClusterTrainer
+    from jimnet.train.health import training_warnings
+    from jimnet.train.pica import PicaTrainer
+    from jimnet.train.trainer import CHECKPOINT_NAME, CURRICULA, WEDGE_LOSSES, TrainConfig, Trainer
+
     if model not in MODELS:
         raise JimnetInputError(f"--model must be one of {', '.join(MODELS)}, got {model!r}")
     for name, value, allowed in (("--wedge-loss", wedge_loss, WEDGE_LOSSES),
@@ -108,9 +149,9 @@ def train(
             raise JimnetInputError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     if cluster_only and model != "jimnet":
         raise JimnetInputError("--cluster-only is an ablation of --model jimnet")
-    if classes < 1 or epochs < 1 or batch_size < 2 or width <= 0 or lr <= 0 or cluster_lr <= 0:
-        raise JimnetInputError("--classes and --epochs must be ≥ 1, --batch-size ≥ 2, "
-                               "--width/--lr/--cluster-lr > 0")
+    require_at_least(("--classes", classes, 1), ("--epochs", epochs, 1),
+                     ("--batch-size", batch_size, 2))
+    require_positive(("--width", width), ("--lr", lr), ("--cluster-lr", cluster_lr))
     if init is not None and not init.is_file():
         raise JimnetInputError(f"--init file not found: {init}")
     ckpt = out / CHECKPOINT_NAME
@@ -136,9 +177,12 @@ def train(
     if not is_main:
         console.quiet = True
     table = Table("epoch", "loss", "align", "clusters", "changed", "acc GMM", "acc M_CP",
-                  "‖ΔR‖_F", "Δt vox", "s", title=f"jimnet train ({model}, width {width})")
+                  "‖ΔR‖_F", "Δt vox", "s", title=f"jimnet train ({model}, width {width})",
+                  caption=TABLE_CAPTION)
+    history: list[EpochResult] = []
 
     def report(r: EpochResult) -> None:
+        history.append(r)
         console.print(
             f"epoch {r.epoch}: loss {r.losses.get('total', float('nan')):.4f}, clusters "
             f"{r.cluster_sizes or '–'}, acc GMM {_fmt(r.accuracy_gmm, '.3f')}, "
@@ -151,13 +195,21 @@ def train(
                       _fmt(r.label_change, ".2f"), _fmt(r.accuracy_gmm, ".3f"),
                       _fmt(r.accuracy_mcp, ".3f"), _fmt(r.rotation_error, ".3f"),
                       _fmt(r.translation_error, ".2f"), f"{r.seconds:.1f}")
+        if len(history) == 1 and r.epoch < epochs and not quiet:
+            console.print(f"≈ {r.seconds * (epochs - r.epoch) / 60:.1f} min for the remaining "
+                          f"{epochs - r.epoch} epoch(s) at {r.seconds:.0f} s per epoch")
 
     with stage_progress(console, quiet=quiet) as progress:
-        trainer_cls = BASELINES.get(model, Trainer)
+        trainer_cls = {"deepcluster": DeepClusterTrainer, "pica": PicaTrainer}.get(model, Trainer)
         trainer = trainer_cls(ps, config, out, progress=progress)
+        start = 0
         if resume:
-            console.print(f"resuming {out} from epoch {trainer.load()} of {epochs}")
+            start = trainer.load()
+            console.print(f"resuming {out} from epoch {start} of {epochs}")
+        trainer.progress = _with_estimate(progress, console, epochs, start, quiet)
         trainer.fit(resume=resume, on_epoch=report)
     console.print(table)
+    for warning in training_warnings(history):
+        console.print(f"warning: {warning}", style="bold yellow")
     console.print(f"model: {out / 'model.pt'}  metrics: {out / 'metrics.jsonl'}")
     finish()  # every rank waits for the others before the process group goes

@@ -5,13 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 
-from jimnet.cli.common import handle_input_errors, stage_progress, stdout_console
+from jimnet.cli.common import (
+    handle_input_errors,
+    require_at_least,
+    require_positive,
+    stage_progress,
+    stdout_console,
+)
 from jimnet.errors import JimnetInputError
-from jimnet.io.pfpascal import image_set, load_images, read_pairs
-from jimnet.train.trainer2d import CHECKPOINT_NAME, Epoch2DResult, Train2DConfig, Trainer2D
 
 __all__ = ["train2d"]
 
@@ -68,10 +71,17 @@ def train2d(
     pre-training, then per epoch t-SNE(3) → GMM → Hungarian → within-cluster pairs → soft-inlier
     (affine and affine∘TPS) + 0.01·CE.
     """
-    if classes < 1 or epochs < 0 or pretrain_epochs < 0 or epochs + pretrain_epochs < 1:
-        raise JimnetInputError("--classes must be ≥ 1 and --epochs + --pretrain-epochs ≥ 1")
-    if batch_size < 2 or width <= 0 or min(lr, pretrain_lr, cluster_lr) <= 0:
-        raise JimnetInputError("--batch-size must be ≥ 2, --width and learning rates > 0")
+    import numpy as np
+
+    from jimnet.io.pfpascal import image_set, load_images, read_pairs
+    from jimnet.train.trainer2d import CHECKPOINT_NAME, Epoch2DResult, Train2DConfig, Trainer2D
+
+    require_at_least(("--classes", classes, 1), ("--epochs", epochs, 0),
+                     ("--pretrain-epochs", pretrain_epochs, 0), ("--batch-size", batch_size, 2))
+    require_positive(("--width", width), ("--lr", lr), ("--pretrain-lr", pretrain_lr),
+                     ("--cluster-lr", cluster_lr))
+    if epochs + pretrain_epochs < 1:
+        raise JimnetInputError("--epochs + --pretrain-epochs must be ≥ 1")
     if backbone not in ("small", "resnet101"):
         raise JimnetInputError(f"--backbone must be small or resnet101, got {backbone!r}")
     if backbone_weights is not None and not backbone_weights.is_file():

@@ -159,7 +159,8 @@ def embedding_figure(embedding: NDArray, colourings: Mapping[str, NDArray]) -> F
 
 
 def plot_embedding(embedding: NDArray, labels: NDArray, path: Path) -> Path:
-    """First two embedding dimensions coloured by cluster, saved as a PNG."""
+    """First two embedding dimensions coloured by cluster (``labels``: 1-based class numbers,
+    as ``rlnClassNumber``), saved as a PNG."""
     return save_figure(embedding_figure(embedding, {"cluster": labels}), path)
 
 

@@ -1,4 +1,6 @@
-"""Frame-independent pose errors: compare relative poses of particle pairs with the truth."""
+"""Pose errors against the truth: absolute (same frame) and frame-independent (relative poses of
+particle pairs), both to the nearest symmetry mate of the truth (:mod:`jimnet.geometry.symmetry`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from numpy.typing import NDArray
 
 from jimnet.geometry import compose_poses, invert_pose, rotation_error_frobenius
 from jimnet.geometry.metrics import translation_error_voxels
+from jimnet.geometry.symmetry import symmetric_rotation_error, symmetry_group
 
 
 def relative_pose(rot: NDArray, shift: NDArray, pairs: NDArray) -> tuple[NDArray, NDArray]:
@@ -20,7 +23,8 @@ def relative_pose(rot: NDArray, shift: NDArray, pairs: NDArray) -> tuple[NDArray
 
 
 def pair_pose_errors(pred_rel_rot: NDArray, pred_rel_shift: NDArray, true_rot: NDArray,
-                     true_shift: NDArray, pairs: NDArray) -> tuple[NDArray, NDArray]:
+                     true_shift: NDArray, pairs: NDArray, symmetry: str | None = None
+                     ) -> tuple[NDArray, NDArray]:
     """Paper metrics (‖ΔR‖_F, rounded translation error in voxels) of predicted pair poses.
 
     Parameters
@@ -30,10 +34,49 @@ def pair_pose_errors(pred_rel_rot: NDArray, pred_rel_shift: NDArray, true_rot: N
     true_rot, true_shift : shapes (n, 3, 3), (n, 3)
         True reference → particle poses of all particles.
     pairs : int array, shape (p, 2)
+    symmetry : str, optional
+        Point group of the reference: particle ``i``'s true pose may be any mate
+        ``(R_i g, t_i)``, so the true relative pose is ``T_j ∘ (R_i g, t_i)⁻¹`` for the ``g``
+        closest to the prediction (the translation error is taken at that ``g``).
     """
-    r_rel, t_rel = relative_pose(true_rot, true_shift, pairs)
-    return (rotation_error_frobenius(r_rel, pred_rel_rot),
-            translation_error_voxels(t_rel, pred_rel_shift))
+    group = symmetry_group(symmetry)  # (G, 3, 3)
+    i, j = pairs[:, 0], pairs[:, 1]
+    rot_i = np.asarray(true_rot, dtype=np.float64)[i][:, None] @ group  # (p, G, 3, 3)
+    shift_i = np.broadcast_to(np.asarray(true_shift, dtype=np.float64)[i][:, None],
+                              (*rot_i.shape[:2], 3))
+    r_rel, t_rel = compose_poses(np.asarray(true_rot, dtype=np.float64)[j][:, None],
+                                 np.asarray(true_shift, dtype=np.float64)[j][:, None],
+                                 *invert_pose(rot_i, shift_i))
+    r_err = rotation_error_frobenius(r_rel, np.asarray(pred_rel_rot)[:, None])  # (p, G)
+    best = np.argmin(r_err, axis=1)
+    rows = np.arange(len(pairs))
+    return r_err[rows, best], translation_error_voxels(t_rel[rows, best], pred_rel_shift)
+
+
+def absolute_pose_errors(pred_rot: NDArray, pred_shift: NDArray, true_rot: NDArray,
+                         true_shift: NDArray, symmetry: str | None = None
+                         ) -> tuple[NDArray, NDArray]:
+    """Errors of poses found against a reference in the truth's own frame.
+
+    Parameters
+    ----------
+    pred_rot, true_rot : shape (n, 3, 3)
+        Reference → particle rotations (zyx).
+    pred_shift, true_shift : shape (n, 3)
+        Shifts in voxels (zyx).
+    symmetry : str, optional
+        Point group of the reference: the rotation error is to the nearest mate ``R_true g``
+        (mates share the shift, the symmetry axes passing through the box centre).
+
+    Returns
+    -------
+    rotation_error : shape (n,)
+        ‖ΔR‖_F (0 … 2√2).
+    translation_error : shape (n,)
+        Unrounded Euclidean shift error in voxels.
+    """
+    return (symmetric_rotation_error(true_rot, pred_rot, symmetry),
+            translation_error_voxels(true_shift, pred_shift, round_first=False))
 
 
 def random_same_class_pairs(labels: NDArray, classes: NDArray, n_pairs: int,

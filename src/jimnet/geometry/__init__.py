@@ -4,39 +4,19 @@ All matrices here act on **zyx** column vectors (array-axis order) unless a func
 ``xyz``. See :mod:`jimnet.geometry.pose` for what a pose means.
 """
 
-from jimnet.geometry.euler import (
-    aitom_euler_to_matrix,
-    aitom_to_relion_euler,
-    matrix_to_aitom_euler,
-    matrix_xyz_to_relion_euler,
-    relion_euler_to_matrix_xyz,
-    relion_to_aitom_euler,
-    xyz_to_zyx_matrix,
-    zyx_to_xyz_matrix,
-)
-from jimnet.geometry.metrics import (
-    geodesic_angle_deg,
-    rotation_error_frobenius,
-    translation_error_voxels,
-)
-from jimnet.geometry.pose import compose_poses, invert_pose, random_rotations
-from jimnet.geometry.rotvec import matrix_to_rotvec, rotvec_to_matrix
+from jimnet._lazy import lazy_exports
 
-__all__ = [
-    "aitom_euler_to_matrix",
-    "aitom_to_relion_euler",
-    "compose_poses",
-    "geodesic_angle_deg",
-    "invert_pose",
-    "matrix_to_aitom_euler",
-    "matrix_to_rotvec",
-    "matrix_xyz_to_relion_euler",
-    "random_rotations",
-    "relion_euler_to_matrix_xyz",
-    "relion_to_aitom_euler",
-    "rotation_error_frobenius",
-    "rotvec_to_matrix",
-    "translation_error_voxels",
-    "xyz_to_zyx_matrix",
-    "zyx_to_xyz_matrix",
-]
+# Defining module → exported names, imported on first use (fast CLI start-up).
+_EXPORTS = {
+    "jimnet.geometry.euler": (
+        "aitom_euler_to_matrix", "aitom_to_relion_euler", "matrix_to_aitom_euler",
+        "matrix_xyz_to_relion_euler", "relion_euler_to_matrix_xyz", "relion_to_aitom_euler",
+        "xyz_to_zyx_matrix", "zyx_to_xyz_matrix",
+    ),
+    "jimnet.geometry.metrics": (
+        "geodesic_angle_deg", "rotation_error_frobenius", "translation_error_voxels",
+    ),
+    "jimnet.geometry.pose": ("compose_poses", "invert_pose", "random_rotations"),
+    "jimnet.geometry.rotvec": ("matrix_to_rotvec", "rotvec_to_matrix"),
+}
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

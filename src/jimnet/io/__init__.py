@@ -6,75 +6,26 @@ RELION ↔ pose conversion lives only in :mod:`jimnet.io.poses`. All writers are
 to overwrite unless ``force=True``.
 """
 
-from jimnet.io.atomic import (
-    atomic_output_dir,
-    atomic_write,
-    atomic_write_text,
-    check_all_can_write,
-    check_can_write,
-)
-from jimnet.io.mrc import (
-    MrcHeader,
-    open_mrc_data,
-    read_mrc_header,
-    read_stack_item,
-    read_volume,
-    read_volume_stack,
-    write_volume,
-    write_volume_stack,
-)
-from jimnet.io.particles import ParticleSet
-from jimnet.io.poses import pose_from_relion, pose_to_relion
-from jimnet.io.star import (
-    ImageLocation,
-    ParticleStar,
-    make_optics_table,
-    make_particles_table,
-    optics_box_size,
-    optics_pixel_size,
-    particle_angles_deg,
-    particle_class_numbers,
-    particle_origins_xyz_angst,
-    particle_tilt_ranges,
-    read_particle_star,
-    rebase_image_names,
-    resolve_image_locations,
-    star_to_string,
-    update_particles,
-    write_particle_star,
-)
+from jimnet._lazy import lazy_exports
 
-__all__ = [
-    "ImageLocation",
-    "MrcHeader",
-    "ParticleSet",
-    "ParticleStar",
-    "atomic_output_dir",
-    "atomic_write",
-    "atomic_write_text",
-    "check_all_can_write",
-    "check_can_write",
-    "make_optics_table",
-    "make_particles_table",
-    "open_mrc_data",
-    "optics_box_size",
-    "optics_pixel_size",
-    "particle_angles_deg",
-    "particle_class_numbers",
-    "particle_origins_xyz_angst",
-    "particle_tilt_ranges",
-    "pose_from_relion",
-    "pose_to_relion",
-    "read_mrc_header",
-    "read_particle_star",
-    "read_stack_item",
-    "read_volume",
-    "read_volume_stack",
-    "rebase_image_names",
-    "resolve_image_locations",
-    "star_to_string",
-    "update_particles",
-    "write_particle_star",
-    "write_volume",
-    "write_volume_stack",
-]
+# Defining module → exported names, imported on first use (fast CLI start-up).
+_EXPORTS = {
+    "jimnet.io.atomic": (
+        "atomic_output_dir", "atomic_write", "atomic_write_text", "check_all_can_write",
+        "check_can_write",
+    ),
+    "jimnet.io.mrc": (
+        "MrcHeader", "open_mrc_data", "read_mrc_header", "read_stack_item", "read_volume",
+        "read_volume_stack", "write_volume", "write_volume_stack",
+    ),
+    "jimnet.io.particles": ("ParticleSet",),
+    "jimnet.io.poses": ("pose_from_relion", "pose_to_relion"),
+    "jimnet.io.star": (
+        "ImageLocation", "ParticleStar", "make_optics_table", "make_particles_table",
+        "optics_box_size", "optics_pixel_size", "particle_angles_deg", "particle_class_numbers",
+        "particle_origins_xyz_angst", "particle_tilt_ranges", "read_particle_star",
+        "rebase_image_names", "resolve_image_locations", "star_to_string", "update_particles",
+        "write_particle_star",
+    ),
+}
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

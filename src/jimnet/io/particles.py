@@ -161,6 +161,12 @@ class ParticleSet:
         )
 
     @property
+    def image_base_dir(self) -> Path:
+        """Folder that relative ``rlnImageName`` paths were resolved against
+        (:data:`jimnet.io.names.IMAGE_PATH_RULE`)."""
+        return self._base_dir
+
+    @property
     def table(self) -> pd.DataFrame:
         """The particles table (one row per particle, RELION column names)."""
         return self.star.particles

@@ -16,6 +16,7 @@ from jimnet.evaluate.figures import plot_central_slices, plot_embedding, plot_tr
 from jimnet.io import ParticleSet, atomic_output_dir, write_particle_star, write_volume
 from jimnet.io.embedding import EMBEDDING_NAME, EmbeddingTable, write_embedding
 from jimnet.io.metrics import METRICS_NAME
+from jimnet.io.names import class_map_name, fsc_csv_name
 from jimnet.predict.pipeline import Prediction
 from jimnet.report import write_report
 
@@ -52,22 +53,22 @@ def write_prediction(result: Prediction, particles: ParticleSet, out: Path, *,
         write_particle_star(tmp / "particles.star", star)
         curves = {}
         for cls in result.classes:
-            stem = f"class_{cls.number:03d}"
-            write_volume(tmp / f"{stem}.mrc", cls.average.numpy(), voxel)
+            write_volume(tmp / class_map_name(cls.number), cls.average.numpy(), voxel)
             if cls.half_maps is None:  # one member: no FSC
                 continue
             for h, half in enumerate(cls.half_maps, start=1):
-                write_volume(tmp / f"{stem}_half{h}.mrc", half.numpy(), voxel)
+                write_volume(tmp / class_map_name(cls.number, h), half.numpy(), voxel)
             fsc = compute_fsc(*cls.half_maps, voxel)
             curves[f"class {cls.number}"] = fsc
             resolutions[cls.number] = fsc.resolution
-            (tmp / f"fsc_{cls.number:03d}.csv").write_text(fsc.to_csv())
+            (tmp / fsc_csv_name(cls.number)).write_text(fsc.to_csv())
         if result.classes:
             plot_central_slices([c.average.numpy() for c in result.classes],
                                 [f"class {c.number}" for c in result.classes],
                                 tmp / "class_averages.png")
             plot_fsc(curves, tmp / "fsc.png", title="half-map FSC")
-        plot_embedding(result.embedding, result.labels, tmp / "embedding.png")
+        # 1-based, as rlnClassNumber and every table
+        plot_embedding(result.embedding, result.labels + 1, tmp / "embedding.png")
         write_embedding(tmp / EMBEDDING_NAME, embedding_table(result, particles))
         if result.bic:
             (tmp / "classes_bic.csv").write_text(

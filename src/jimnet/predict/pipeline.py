@@ -117,8 +117,8 @@ CLUSTER_METHODS: tuple[str, ...] = ("network", "spectral")
 ALIGN_METHODS: tuple[str, ...] = ("classical", "network")
 
 
-def classical_params(box_size: int, particle_radius: float | None = None) -> tuple[
-        AlignParams, AlignParams]:
+def classical_params(box_size: int, particle_radius: float | None = None,
+                     symmetry: str = "C1") -> tuple[AlignParams, AlignParams]:
     """Search settings of the classical path: (global rounds, local rounds).
 
     The global rounds use a coarse 25° grid refined to 4° (the local rounds finish the job),
@@ -126,12 +126,13 @@ def classical_params(box_size: int, particle_radius: float | None = None) -> tup
     (at 1.5 a 25° level would be scored on ≤ 3.4 cycles per box): 2.5–4× faster than the
     engine's defaults and somewhat less accurate against a known reference
     (benchmarks/results/band_factor.md). ``particle_radius`` (voxels) defaults to 5/16 of the
-    box (10 voxels at 32³).
+    box (10 voxels at 32³). ``symmetry`` (e.g. ``"D2"``) restricts the searches to one
+    asymmetric unit and symmetrises the averages.
     """
     radius = particle_radius if particle_radius is not None else 5.0 * box_size / 16.0
     coarse = AlignParams(angular_step=25.0, final_step=4.0, n_candidates=2, n_peaks=50,
-                         band_factor=3.5, particle_radius=radius)
-    return coarse, AlignParams(particle_radius=radius)
+                         band_factor=3.5, particle_radius=radius, symmetry=symmetry)
+    return coarse, AlignParams(particle_radius=radius, symmetry=symmetry)
 MAX_AUTO_CLUSTERS = 10  # largest K tried by n_clusters="auto"
 
 
@@ -225,13 +226,13 @@ def _sum_averager_across_ranks(acc: WedgeWeightedAverager) -> None:
 
 
 def _average(particles: ParticleSet, members: np.ndarray, rots: np.ndarray, shifts: np.ndarray,
-             tilts: np.ndarray, batch_size: int) -> torch.Tensor:
+             tilts: np.ndarray, batch_size: int, symmetry: str = "C1") -> torch.Tensor:
     """Wedge-weighted average of ``members`` given their average → particle poses.
 
     Under a process group, ``members`` are this rank's and the average is over every rank's
     (a collective: all ranks must call it, even with no members).
     """
-    acc = WedgeWeightedAverager(particles.box_size)
+    acc = WedgeWeightedAverager(particles.box_size, symmetry=symmetry)
     for start in range(0, len(members), batch_size):
         sel = slice(start, start + batch_size)
         idx = members[sel]
@@ -262,9 +263,9 @@ def _refine_members(particles: ParticleSet, members: np.ndarray, reference: torc
 
 def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_rounds: int = 3,
                         local_rounds: int = 1, particle_radius: float | None = None,
-                        seed: int = 0, batch_size: int = 8, device: torch.device | str = "cpu",
-                        progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray,
-                                                                   list[ClassResult]]:
+                        symmetry: str = "C1", seed: int = 0, batch_size: int = 8,
+                        device: torch.device | str = "cpu", progress: Progress | None = None
+                        ) -> tuple[np.ndarray, np.ndarray, list[ClassResult]]:
     """Reference-free classical alignment of fixed clusters (gold-standard halves).
 
     Parameters
@@ -277,6 +278,8 @@ def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_ro
         the others against the half's class average) and with a local search after them.
     particle_radius : float, optional
         Voxels (:func:`classical_params`).
+    symmetry : str
+        Point group of every class (:func:`classical_params`).
 
     Returns
     -------
@@ -284,7 +287,7 @@ def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_ro
         Class average → particle poses, one frame per class.
     classes : list of ClassResult
     """
-    coarse, fine = classical_params(particles.box_size, particle_radius)
+    coarse, fine = classical_params(particles.box_size, particle_radius, symmetry)
     k = int(labels.max()) + 1
     config = RefineConfig(n_classes=k, n_iterations=global_rounds + local_rounds,
                           global_rounds=global_rounds, params=coarse, local_params=fine,
@@ -309,7 +312,7 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str |
             cluster: str = "spectral", align: str = "classical",
             normalisation: Normalisation | None = None, iterations: int = 3,
             local_rounds: int = 1, particle_radius: float | None = None,
-            refine: str = "none", refine_params: AlignParams | None = None,
+            symmetry: str = "C1", refine: str = "none", refine_params: AlignParams | None = None,
             batch_size: int = 16, seed: int = 0, use_tsne: bool = True,
             device: str | torch.device = "cpu", progress: Progress | None = None) -> Prediction:
     """Cluster, align and average ``particles`` with a trained :class:`~jimnet.models.JimNet3D`.
@@ -334,6 +337,9 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str |
         Classical only: local rounds after the global ones.
     particle_radius : float, optional
         Classical only: particle radius in voxels (:func:`classical_params`).
+    symmetry : str
+        Point group of every class: symmetrised averages (both paths) and, classical, searches
+        over one asymmetric unit.
     refine : {"none", "ht", "fa"}
         Network only: optional classical refinement pass after the network's rounds.
     refine_params : AlignParams, optional
@@ -372,7 +378,8 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str |
     if align == "classical":
         rotations, shifts, classes = classical_alignment(
             particles, labels, global_rounds=iterations, local_rounds=local_rounds,
-            particle_radius=particle_radius, seed=seed, device=dev, progress=progress)
+            particle_radius=particle_radius, symmetry=symmetry, seed=seed, device=dev,
+            progress=progress)
         return Prediction(labels, mcp, features, embedding, rotations, shifts, classes, bic,
                           cluster, align)
     k = int(labels.max()) + 1  # K may have been chosen here (n_clusters="auto")
@@ -393,19 +400,19 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str |
             # The network gives member → average; keep average → member (what a STAR stores).
             rots, sh = invert_pose(*_align_members(model, particles, local, reference, norm,
                                                    batch_size, dev))
-            reference = _average(particles, local, rots, sh, tilts, batch_size)
+            reference = _average(particles, local, rots, sh, tilts, batch_size, symmetry)
             report(f"class {c + 1}", it + 1, iterations)
         if refine != "none":
             rots, sh = _refine_members(particles, local, reference, tilts, refine,
                                        refine_params or AlignParams(), batch_size, dev)
-            reference = _average(particles, local, rots, sh, tilts, batch_size)
+            reference = _average(particles, local, rots, sh, tilts, batch_size, symmetry)
             report(f"class {c + 1} {refine} refinement", 1, 1)
         half_maps = None
         if len(members) >= 2:
             halves = _half_sets(particles, members)[mine]
             half_maps = tuple(
                 _average(particles, local[halves == h], rots[halves == h], sh[halves == h],
-                         tilts, batch_size) for h in (1, 2))
+                         tilts, batch_size, symmetry) for h in (1, 2))
         rotations[members] = gather_rows(rots, len(members))
         shifts[members] = gather_rows(sh, len(members))
         classes.append(ClassResult(c + 1, members, reference, half_maps))

@@ -16,61 +16,25 @@ reference onto the particle (:mod:`jimnet.geometry.pose`); SNR = var(signal)/var
 final subtomogram.
 """
 
-from jimnet.simulate.config import SimulationConfig
-from jimnet.simulate.dataset import (
-    Batch,
-    ParticleTruth,
-    draw_truth,
-    particle_rng,
-    pose_particles,
-    simulate_batches,
-)
-from jimnet.simulate.density import DensityInfo, situs_sigma, structure_density
-from jimnet.simulate.imaging import (
-    FourierImager,
-    Imager,
-    TiltSeriesImager,
-    aitom_effective_snr,
-    make_imager,
-    noise_free_template,
-)
-from jimnet.simulate.output import SimulationResult, simulate_to_directory, snr_dirname
-from jimnet.simulate.projector import TiltProjector, tilt_angles
-from jimnet.simulate.structures import (
-    PAPER_BENCHMARK,
-    SHIPPED_STRUCTURES,
-    ShippedStructure,
-    Structure,
-    load_structure,
-    shipped_structure_path,
-)
+from jimnet._lazy import lazy_exports
 
-__all__ = [
-    "PAPER_BENCHMARK",
-    "SHIPPED_STRUCTURES",
-    "Batch",
-    "DensityInfo",
-    "FourierImager",
-    "Imager",
-    "ParticleTruth",
-    "ShippedStructure",
-    "SimulationConfig",
-    "SimulationResult",
-    "Structure",
-    "TiltProjector",
-    "TiltSeriesImager",
-    "aitom_effective_snr",
-    "draw_truth",
-    "load_structure",
-    "make_imager",
-    "noise_free_template",
-    "particle_rng",
-    "pose_particles",
-    "shipped_structure_path",
-    "simulate_batches",
-    "simulate_to_directory",
-    "situs_sigma",
-    "snr_dirname",
-    "structure_density",
-    "tilt_angles",
-]
+# Defining module → exported names, imported on first use (fast CLI start-up).
+_EXPORTS = {
+    "jimnet.simulate.config": ("SimulationConfig",),
+    "jimnet.simulate.dataset": (
+        "Batch", "ParticleTruth", "draw_truth", "particle_rng", "pose_particles",
+        "simulate_batches",
+    ),
+    "jimnet.simulate.density": ("DensityInfo", "situs_sigma", "structure_density"),
+    "jimnet.simulate.imaging": (
+        "FourierImager", "Imager", "TiltSeriesImager", "aitom_effective_snr", "make_imager",
+        "noise_free_template",
+    ),
+    "jimnet.simulate.output": ("SimulationResult", "simulate_to_directory", "snr_dirname"),
+    "jimnet.simulate.projector": ("TiltProjector", "tilt_angles"),
+    "jimnet.simulate.structures": (
+        "PAPER_BENCHMARK", "SHIPPED_STRUCTURES", "ShippedStructure", "Structure", "load_structure",
+        "shipped_structure_path",
+    ),
+}
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

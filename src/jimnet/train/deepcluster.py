@@ -222,7 +222,9 @@ class DeepClusterTrainer(BaselineTrainer):
         """k-means pseudo-labels (n,) of the current features."""
         self._ensure_norm()
         features, _ = self.forward_pass()
-        return kmeans_pseudo_labels(features, self.config.n_clusters, rng, pca_dim=self.pca_dim)
+        with self.phase("clustering"):
+            return kmeans_pseudo_labels(features, self.config.n_clusters, rng,
+                                        pca_dim=self.pca_dim)
 
     def predict_labels(self) -> np.ndarray:
         """k-means labels (n,) in ``[0, K)`` on the current model's features (seeded by

@@ -29,10 +29,11 @@ training batches are dealt round-robin to the ranks and gradients are averaged b
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -331,10 +332,19 @@ class TrainingRun:
 
     def _ensure_norm(self) -> None:
         if self.norm is None:
-            self.norm = global_normalisation(self.particles, self.config.batch_size)
+            with self.phase("normalise"):  # one read of every particle
+                self.norm = global_normalisation(self.particles, self.config.batch_size)
 
     def run_epoch(self) -> EpochResult:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Report a phase without batches (clustering, recalibration) as a 0/1 → 1/1 stage, so
+        the progress display shows it running and its elapsed time."""
+        self.progress(name, 0, 1)
+        yield
+        self.progress(name, 1, 1)
 
     def fit(self, *, resume: bool = False,
             on_epoch: Callable[[EpochResult], None] | None = None) -> list[EpochResult]:
@@ -591,13 +601,15 @@ class Trainer(TrainingRun):
         acc_gmm = acc_mcp = None
         random_pairs = np.stack([np.arange(n), rng.permutation(n)], axis=1)
         if cfg.bn_recalibration and self.epoch == 0 and cfg.init is None:
-            self.recalibrate(random_pairs, rng)  # the first feature pass sees fresh statistics
+            with self.phase("recalibrate"):  # the first feature pass sees fresh statistics
+                self.recalibrate(random_pairs, rng)
         if cfg.model == "jimnet":
             features, predictions = self.feature_pass()
-            step = clustering_step(features, self.labels, cfg.n_clusters, rng,
-                                   use_tsne=cfg.use_tsne)
-            labels, pairs, label_change = step.labels, step.pairs, step.label_change
-            self.warm_start(features, labels, rng)
+            with self.phase("clustering"):
+                step = clustering_step(features, self.labels, cfg.n_clusters, rng,
+                                       use_tsne=cfg.use_tsne)
+                labels, pairs, label_change = step.labels, step.pairs, step.label_change
+                self.warm_start(features, labels, rng)
             if self.true_classes is not None:
                 acc_gmm = clustering_accuracy(self.true_classes - 1, labels, None).accuracy
                 acc_mcp = clustering_accuracy(self.true_classes - 1, predictions, None).accuracy
@@ -607,10 +619,12 @@ class Trainer(TrainingRun):
         residual = (self.curriculum.max_deg, self.curriculum.max_shift)
         losses, errors = self.train_pass(pairs, labels, rng)
         if cfg.bn_recalibration:
-            self.recalibrate(pairs, rng)
+            with self.phase("recalibrate"):
+                self.recalibrate(pairs, rng)
         capture = None
         if cfg.curriculum == "self" and not cfg.cluster_only:
-            capture = self.measure_capture(rng)
+            with self.phase("capture range"):
+                capture = self.measure_capture(rng)
             self.curriculum.update(capture)
         self.labels = labels
         self.epoch = epoch

@@ -1,5 +1,9 @@
 """The one differentiable warp of volumes by a pose."""
 
-from jimnet.transform.rigid import pose_sampling_grid, rigid_transform
+from jimnet._lazy import lazy_exports
 
-__all__ = ["pose_sampling_grid", "rigid_transform"]
+# Defining module → exported names, imported on first use (fast CLI start-up).
+_EXPORTS = {
+    "jimnet.transform.rigid": ("pose_sampling_grid", "rigid_transform"),
+}
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
