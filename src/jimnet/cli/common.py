@@ -25,6 +25,7 @@ from rich.progress import (
 
 from jimnet.align import AlignParams
 from jimnet.errors import JimnetInputError
+from jimnet.io import ParticleSet
 
 __all__ = [
     "EXIT_INPUT_ERROR",
@@ -34,6 +35,7 @@ __all__ = [
     "parse_snrs",
     "stage_progress",
     "stdout_console",
+    "to_working_box",
 ]
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -89,6 +91,18 @@ def stage_progress(console: Console, *, quiet: bool = False) -> Iterator[Progres
             bar.update(tasks[stage], completed=done, total=total)
 
         yield callback
+
+
+def to_working_box(particles: ParticleSet, box: int, console: Console, why: str) -> ParticleSet:
+    """``particles`` Fourier-resampled to ``box³`` on read when their box differs, said in one
+    line on ``console`` (``why`` names where ``box`` comes from)."""
+    if box == particles.box_size:
+        return particles
+    view = particles.resampled(box)
+    how = "Fourier cropping" if box < particles.box_size else "Fourier zero-padding"
+    console.print(f"resampling {particles.box_size}³ at {particles.pixel_size:g} Å/voxel → "
+                  f"{box}³ at {view.pixel_size:.4g} Å/voxel ({why}; {how} on read)", soft_wrap=True)
+    return view
 
 
 def parse_snrs(values: list[str] | None) -> list[float]:

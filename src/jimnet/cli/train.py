@@ -9,7 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from jimnet.cli.common import handle_input_errors, stage_progress, stdout_console
+from jimnet.cli.common import (
+    handle_input_errors,
+    stage_progress,
+    stdout_console,
+    to_working_box,
+)
 from jimnet.distributed import finish, init_from_environment, rank_and_world
 from jimnet.errors import JimnetInputError
 from jimnet.io import ParticleSet
@@ -91,6 +96,10 @@ def train(
     pixel_size: Annotated[float | None, typer.Option(help="Voxel size in Å (overrides the "
                                                      "STAR/MRC headers).", show_default=False)
                           ] = None,
+    box: Annotated[int, typer.Option(
+        help="Working box edge in voxels: particles in another box are Fourier-cropped or "
+        "padded to it on read (the voxel size scales; the model records both and predict "
+        "resamples its input to them). 0 = the particles' own box.")] = 32,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Train on PARTICLES without labels. Tilt ranges (jimnetTiltMin/Max, degrees, default
@@ -111,6 +120,8 @@ def train(
     if classes < 1 or epochs < 1 or batch_size < 2 or width <= 0 or lr <= 0 or cluster_lr <= 0:
         raise JimnetInputError("--classes and --epochs must be ≥ 1, --batch-size ≥ 2, "
                                "--width/--lr/--cluster-lr > 0")
+    if box < 0:
+        raise JimnetInputError(f"--box must be ≥ 0 (0 = the particles' box), got {box}")
     if init is not None and not init.is_file():
         raise JimnetInputError(f"--init file not found: {init}")
     ckpt = out / CHECKPOINT_NAME
@@ -135,6 +146,7 @@ def train(
     quiet = quiet or not is_main
     if not is_main:
         console.quiet = True
+    ps = to_working_box(ps, box or ps.box_size, console, "--box")
     table = Table("epoch", "loss", "align", "clusters", "changed", "acc GMM", "acc M_CP",
                   "‖ΔR‖_F", "Δt vox", "s", title=f"jimnet train ({model}, width {width})")
 
@@ -154,7 +166,11 @@ def train(
 
     with stage_progress(console, quiet=quiet) as progress:
         trainer_cls = BASELINES.get(model, Trainer)
-        trainer = trainer_cls(ps, config, out, progress=progress)
+        try:
+            trainer = trainer_cls(ps, config, out, progress=progress)
+        except ValueError as exc:  # e.g. a box too small for the network
+            raise JimnetInputError(f"cannot build the {model} model for a {ps.box_size}³ box: "
+                                   f"{exc}") from None
         if resume:
             console.print(f"resuming {out} from epoch {trainer.load()} of {epochs}")
         trainer.fit(resume=resume, on_epoch=report)

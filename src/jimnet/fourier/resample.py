@@ -54,8 +54,9 @@ def fourier_resample(volume: torch.Tensor, size: int) -> torch.Tensor:
     Returns
     -------
     torch.Tensor, shape (..., M, M, M)
-        Same dtype as ``volume``. Sample ``j`` lies at old voxel coordinate ``N//2 + (j − M//2) · N / M``: voxel ``M // 2`` is the old
-        box centre. ``volume`` itself is returned when ``M == N``.
+        Same dtype as ``volume``. Sample ``j`` lies at old voxel coordinate
+        ``N//2 + (j − M//2) · N / M``: voxel ``M // 2`` is the old box centre.
+        ``volume`` itself is returned when ``M == N``.
     """
     if volume.is_complex():
         raise ValueError("fourier_resample expects real volumes")
