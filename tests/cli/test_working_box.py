@@ -115,3 +115,13 @@ def test_written_origins_are_the_working_shifts_in_angstrom(trained, tmp_path):
     np.testing.assert_allclose(rot, result.rotations, atol=1e-6)
     np.testing.assert_allclose(shift, result.shifts * 6.0 / 4.0, atol=1e-4)
     np.testing.assert_allclose(back.resampled(32).poses()[1], result.shifts, atol=1e-4)
+
+
+def test_train_keeps_the_box_of_an_init_model(trained, tmp_path):
+    star, model = trained
+    args = ["train", star, "--out", str(tmp_path / "run"), "--classes", "2", "--init", str(model)]
+    res = CliRunner().invoke(app, [*args, "--box", "0"])
+    assert res.exit_code == 2 and "works in a 32³ box, not 48³: pass --box 32" in res.output
+    assert not (tmp_path / "run").exists()
+    res = CliRunner().invoke(app, ["train", star, "--out", str(tmp_path / "run"), "--box", "12"])
+    assert res.exit_code == 2 and "cannot build the jimnet model for a 12³ box" in res.output

@@ -18,6 +18,7 @@ from jimnet.cli.common import (
 from jimnet.distributed import finish, init_from_environment, rank_and_world
 from jimnet.errors import JimnetInputError
 from jimnet.io import ParticleSet
+from jimnet.models import load_checkpoint
 from jimnet.models.heads import ROTATION_PARAMS
 from jimnet.train.deepcluster import DeepClusterTrainer
 from jimnet.train.pica import PicaTrainer
@@ -33,7 +34,17 @@ from jimnet.train.trainer import (
 __all__ = ["train"]
 
 MODELS = ("jimnet", "gumnet", "deepcluster", "pica")
+DEFAULT_BOX = 32  # the size the networks were designed and measured at
 BASELINES = {"deepcluster": DeepClusterTrainer, "pica": PicaTrainer}
+
+
+def _model_box(path: Path) -> int:
+    """Input box of the model in a model.pt/checkpoint.pt file."""
+    try:
+        ckpt = load_checkpoint(path)
+        return int(ckpt.get("model_checkpoint", ckpt)["config"]["input_size"])
+    except (RuntimeError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise JimnetInputError(f"cannot read a jimnet model from {path}: {exc}") from None
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -96,10 +107,11 @@ def train(
     pixel_size: Annotated[float | None, typer.Option(help="Voxel size in Å (overrides the "
                                                      "STAR/MRC headers).", show_default=False)
                           ] = None,
-    box: Annotated[int, typer.Option(
+    box: Annotated[int | None, typer.Option(
         help="Working box edge in voxels: particles in another box are Fourier-cropped or "
         "padded to it on read (the voxel size scales; the model records both and predict "
-        "resamples its input to them). 0 = the particles' own box.")] = 32,
+        "resamples its input to them). 0 = the particles' own box. Default: 32, or the --init "
+        "model's box.", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Train on PARTICLES without labels. Tilt ranges (jimnetTiltMin/Max, degrees, default
@@ -120,13 +132,17 @@ def train(
     if classes < 1 or epochs < 1 or batch_size < 2 or width <= 0 or lr <= 0 or cluster_lr <= 0:
         raise JimnetInputError("--classes and --epochs must be ≥ 1, --batch-size ≥ 2, "
                                "--width/--lr/--cluster-lr > 0")
-    if box < 0:
+    if box is not None and box < 0:
         raise JimnetInputError(f"--box must be ≥ 0 (0 = the particles' box), got {box}")
     if init is not None and not init.is_file():
         raise JimnetInputError(f"--init file not found: {init}")
     ckpt = out / CHECKPOINT_NAME
     if resume and not ckpt.is_file():
         raise JimnetInputError(f"--resume: no checkpoint at {ckpt}")
+    start = ckpt if resume else init  # a model whose box the run must keep
+    start_box = None if start is None else _model_box(start)
+    if box is None:
+        box = start_box or DEFAULT_BOX
     init_from_environment(device)
     is_main = rank_and_world()[0] == 0
     if not resume and is_main and out.exists() and any(out.iterdir()) and not force:
@@ -135,6 +151,10 @@ def train(
     if classes > len(ps):
         raise JimnetInputError(f"--classes {classes} exceeds the {len(ps)} particles in "
                                f"{particles}")
+    box = box or ps.box_size
+    if start_box is not None and start_box != box:
+        raise JimnetInputError(f"{start} works in a {start_box}³ box, not {box}³: pass "
+                               f"--box {start_box}")
     explicit = {k: v for k, v in (("wedge_loss", wedge_loss), ("curriculum", curriculum),
                                   ("rotation_param", rotation_param)) if v is not None}
     make = TrainConfig.paper_faithful if paper_faithful else TrainConfig
@@ -146,7 +166,7 @@ def train(
     quiet = quiet or not is_main
     if not is_main:
         console.quiet = True
-    ps = to_working_box(ps, box or ps.box_size, console, "--box")
+    ps = to_working_box(ps, box, console, "--box")
     table = Table("epoch", "loss", "align", "clusters", "changed", "acc GMM", "acc M_CP",
                   "‖ΔR‖_F", "Δt vox", "s", title=f"jimnet train ({model}, width {width})")
 
