@@ -9,7 +9,7 @@ import math
 import sys
 from collections.abc import Callable, Iterator
 from enum import StrEnum
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,6 +27,9 @@ from jimnet.align.params import AlignParams
 from jimnet.errors import JimnetInputError
 from jimnet.geometry.symmetry import SYMMETRY_HELP, normalise_symmetry
 
+if TYPE_CHECKING:  # jimnet.io is heavy; --help must not import it
+    from jimnet.io import ParticleSet
+
 __all__ = [
     "EXIT_INPUT_ERROR",
     "AlignMethod",
@@ -40,6 +43,7 @@ __all__ = [
     "require_positive",
     "stage_progress",
     "stdout_console",
+    "to_working_box",
 ]
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -110,6 +114,18 @@ def require_positive(*checks: tuple[str, float]) -> None:
     for name, value in checks:
         if not value > 0:
             raise JimnetInputError(f"{name} must be > 0, got {value:g}")
+
+
+def to_working_box(particles: ParticleSet, box: int, console: Console, why: str) -> ParticleSet:
+    """``particles`` Fourier-resampled to ``box³`` on read when their box differs, said in one
+    line on ``console`` (``why`` names where ``box`` comes from)."""
+    if box == particles.box_size:
+        return particles
+    view = particles.resampled(box)
+    how = "Fourier cropping" if box < particles.box_size else "Fourier zero-padding"
+    console.print(f"resampling {particles.box_size}³ at {particles.pixel_size:g} Å/voxel → "
+                  f"{box}³ at {view.pixel_size:.4g} Å/voxel ({why}; {how} on read)", soft_wrap=True)
+    return view
 
 
 def parse_snrs(values: list[str] | None) -> list[float]:

@@ -19,6 +19,7 @@ from jimnet.cli.common import (
     parse_symmetry,
     stage_progress,
     stdout_console,
+    to_working_box,
 )
 from jimnet.errors import JimnetInputError
 from jimnet.geometry.symmetry import SYMMETRY_HELP
@@ -59,6 +60,15 @@ def _write_and_report(result: Prediction, particles: ParticleSet, out: Path, mod
     if scores:
         console.print(", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
     console.print(f"outputs: {out} (summary: {out / 'report.html'})")
+
+
+def _note_voxel_size(particles: ParticleSet, extra: dict, console: Console) -> None:
+    """One line when the working voxel size differs from the training set's by over 5 %: the
+    network saw structures at another scale."""
+    trained = extra.get("pixel_size")
+    if trained and abs(particles.pixel_size / trained - 1.0) > 0.05:
+        console.print(f"note: working voxel size {particles.pixel_size:.4g} Å differs from the "
+                      f"model's training voxel size {trained:.4g} Å")
 
 
 @handle_input_errors
@@ -124,6 +134,10 @@ def predict_command(
     ZYZ) with rlnOrigin{X,Y,Z}Angst (Å) such that the class average rotated and shifted by them
     matches the particle (RELION's convention). FSC is between half maps (threshold 0.143).
 
+    Particles in a box other than the model's are Fourier-cropped (or padded) to it on read,
+    said in one line; averages, half maps and FSC then have the working voxel size (the files'
+    voxel size × their box / the model's box), and the STAR's origins stay in Å.
+
     Several processes: torchrun --nproc-per-node N -m jimnet predict ... shards the particles
     across the processes (gloo on CPU, NCCL + gloo on GPU); only rank 0 writes and prints.
     """
@@ -159,15 +173,15 @@ def predict_command(
                                "model (jimnet train --model jimnet)")
     ps = ParticleSet.from_star(particles, pixel_size=pixel_size)
     n_clusters = parse_classes(classes, len(ps), particles)
-    if ps.box_size != net.config.input_size:
-        raise JimnetInputError(f"box size {ps.box_size} of {particles} differs from the model's "
-                               f"input size {net.config.input_size}")
     dev = resolve_device(device)
     init_from_environment(dev.type)
     is_main = rank_and_world()[0] == 0  # every rank computes its share; rank 0 writes/prints
     console = stdout_console()
     if not is_main:
         console.quiet = True
+    ps = to_working_box(ps, net.config.input_size, console, "the model's box")
+    _note_voxel_size(ps, ckpt.get("extra", {}), console)
+    settings.update(working_box=ps.box_size, working_pixel_size=ps.pixel_size)
     with stage_progress(console, quiet=quiet or not is_main) as progress:
         radius_vox = None if particle_radius is None else particle_radius / ps.pixel_size
         result = predict(net, ps, n_clusters=n_clusters, cluster=str(cluster), align=str(align),

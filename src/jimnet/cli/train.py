@@ -18,6 +18,7 @@ from jimnet.cli.common import (
     require_positive,
     stage_progress,
     stdout_console,
+    to_working_box,
 )
 from jimnet.errors import JimnetInputError
 
@@ -62,6 +63,19 @@ def _with_estimate(progress: ProgressCallback, console: Console, epochs: int, st
         last[0] = now
 
     return callback
+
+DEFAULT_BOX = 32  # the size the networks were designed and measured at
+
+
+def _model_box(path: Path) -> int:
+    """Input box of the model in a model.pt/checkpoint.pt file."""
+    from jimnet.models import load_checkpoint
+
+    try:
+        ckpt = load_checkpoint(path)
+        return int(ckpt.get("model_checkpoint", ckpt)["config"]["input_size"])
+    except (RuntimeError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise JimnetInputError(f"cannot read a jimnet model from {path}: {exc}") from None
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -124,6 +138,11 @@ def train(
     pixel_size: Annotated[float | None, typer.Option(help="Voxel size in Å (overrides the "
                                                      "STAR/MRC headers).", show_default=False)
                           ] = None,
+    box: Annotated[int | None, typer.Option(
+        help="Working box edge in voxels: particles in another box are Fourier-cropped or "
+        "padded to it on read (the voxel size scales; the model records both and predict "
+        "resamples its input to them). 0 = the particles' own box. Default: 32, or the --init "
+        "model's box.", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Train on PARTICLES without labels. Tilt ranges (jimnetTiltMin/Max, degrees, default
@@ -152,11 +171,17 @@ def train(
     require_at_least(("--classes", classes, 1), ("--epochs", epochs, 1),
                      ("--batch-size", batch_size, 2))
     require_positive(("--width", width), ("--lr", lr), ("--cluster-lr", cluster_lr))
+    if box is not None and box < 0:
+        raise JimnetInputError(f"--box must be ≥ 0 (0 = the particles' box), got {box}")
     if init is not None and not init.is_file():
         raise JimnetInputError(f"--init file not found: {init}")
     ckpt = out / CHECKPOINT_NAME
     if resume and not ckpt.is_file():
         raise JimnetInputError(f"--resume: no checkpoint at {ckpt}")
+    start_model = ckpt if resume else init  # a model whose box the run must keep
+    start_box = None if start_model is None else _model_box(start_model)
+    if box is None:
+        box = start_box or DEFAULT_BOX
     init_from_environment(device)
     is_main = rank_and_world()[0] == 0
     if not resume and is_main and out.exists() and any(out.iterdir()) and not force:
@@ -165,6 +190,10 @@ def train(
     if classes > len(ps):
         raise JimnetInputError(f"--classes {classes} exceeds the {len(ps)} particles in "
                                f"{particles}")
+    box = box or ps.box_size
+    if start_box is not None and start_box != box:
+        raise JimnetInputError(f"{start_model} works in a {start_box}³ box, not {box}³: pass "
+                               f"--box {start_box}")
     explicit = {k: v for k, v in (("wedge_loss", wedge_loss), ("curriculum", curriculum),
                                   ("rotation_param", rotation_param)) if v is not None}
     make = TrainConfig.paper_faithful if paper_faithful else TrainConfig
@@ -176,6 +205,7 @@ def train(
     quiet = quiet or not is_main
     if not is_main:
         console.quiet = True
+    ps = to_working_box(ps, box, console, "--box")
     table = Table("epoch", "loss", "align", "clusters", "changed", "acc GMM", "acc M_CP",
                   "‖ΔR‖_F", "Δt vox", "s", title=f"jimnet train ({model}, width {width})",
                   caption=TABLE_CAPTION)
@@ -201,7 +231,11 @@ def train(
 
     with stage_progress(console, quiet=quiet) as progress:
         trainer_cls = {"deepcluster": DeepClusterTrainer, "pica": PicaTrainer}.get(model, Trainer)
-        trainer = trainer_cls(ps, config, out, progress=progress)
+        try:
+            trainer = trainer_cls(ps, config, out, progress=progress)
+        except ValueError as exc:  # e.g. a box too small for the network
+            raise JimnetInputError(f"cannot build the {model} model for a {ps.box_size}³ box: "
+                                   f"{exc}") from None
         start = 0
         if resume:
             start = trainer.load()

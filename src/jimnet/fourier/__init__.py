@@ -14,6 +14,7 @@ from jimnet.fourier.grids import (
     frequency_magnitude,
     sphere_mask,
 )
+from jimnet.fourier.resample import fourier_resample, resampled_voxel_size
 from jimnet.fourier.shift import fourier_shift, shift_phase
 from jimnet.fourier.wedge import common_wedge_mask, tilt_rotation, wedge_mask, wedge_masks
 
@@ -24,11 +25,13 @@ __all__ = [
     "ctf",
     "ctf_grid",
     "electron_wavelength_nm",
+    "fourier_resample",
     "fourier_shape",
     "fourier_shift",
     "frequency_axes",
     "frequency_grid",
     "frequency_magnitude",
+    "resampled_voxel_size",
     "shift_phase",
     "sphere_mask",
     "tilt_rotation",

@@ -3,10 +3,17 @@
 Volumes are read from disk one at a time on access (memory-mapped MRC), never all at once unless
 :meth:`ParticleSet.load_all` is called. Validation on load reads only MRC headers, plus (by
 default) a streaming NaN/Inf check that holds one volume in memory at a time.
+
+:meth:`ParticleSet.resampled` gives a view in another (working) box: every read is Fourier-
+resampled (:func:`jimnet.fourier.fourier_resample`), and ``box_size``/``pixel_size`` are the
+working ones, so poses in voxels (:meth:`~ParticleSet.poses`, :meth:`~ParticleSet.write_star`)
+are working voxels while the STAR's origins stay in Å and its optics keep the files' own voxel
+size and box.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -17,6 +24,7 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 
 from jimnet.errors import JimnetInputError
+from jimnet.fourier.resample import fourier_resample, resampled_voxel_size
 from jimnet.io.mrc import VOXEL_SIZE_RTOL, MrcHeader, read_mrc_header, read_stack_item, read_volume
 from jimnet.io.poses import pose_from_relion, pose_to_relion
 from jimnet.io.star import (
@@ -55,9 +63,13 @@ class ParticleSet:
     star : ParticleStar
         The STAR file content (all blocks and columns).
     pixel_size : float
-        Voxel size in Å.
+        Voxel size in Å of the volumes returned (the working voxel size of a resampled view).
     box_size : int
-        Cubic box edge ``N`` in voxels.
+        Cubic box edge ``N`` in voxels of the volumes returned.
+    source_pixel_size : float
+        Voxel size in Å of the files (what the STAR's optics table states).
+    source_box_size : int
+        Box edge of the files; differs from ``box_size`` only in a :meth:`resampled` view.
     """
 
     def __init__(
@@ -75,8 +87,8 @@ class ParticleSet:
         self.star = star
         self._locations = list(locations)
         self._base_dir = image_base_dir
-        self.pixel_size = float(pixel_size)
-        self.box_size = int(box_size)
+        self.pixel_size = self.source_pixel_size = float(pixel_size)
+        self.box_size = self.source_box_size = int(box_size)
         self._tilt_range = (float(tilt_range[0]), float(tilt_range[1]))
 
     # ------------------------------------------------------------------ construction
@@ -146,8 +158,34 @@ class ParticleSet:
         particles.tilt_ranges()  # validates jimnetTiltMin/Max
         if validate and validate_values:
             for i in range(len(particles)):
-                particles._load(i)
+                particles._read(i)
         return particles
+
+    def resampled(self, box: int) -> ParticleSet:
+        """A view of the same particles Fourier-resampled to ``box³`` on every read.
+
+        The view shares the STAR content; its ``pixel_size`` is ``source_pixel_size ·
+        source_box_size / box`` (the physical box is kept) and the box centre stays at voxel
+        ``box // 2``. Tilt ranges and every other column are unchanged. ``box`` equal to the
+        files' box gives a view that reads them untouched.
+
+        Parameters
+        ----------
+        box : int
+            Working box edge in voxels (≥ 1).
+        """
+        box = int(box)
+        if box < 1:
+            raise ValueError(f"box must be ≥ 1, got {box}")
+        view = copy.copy(self)
+        view.box_size = box
+        view.pixel_size = resampled_voxel_size(self.source_pixel_size, self.source_box_size, box)
+        return view
+
+    @property
+    def is_resampled(self) -> bool:
+        """Whether reads are resampled (``box_size != source_box_size``)."""
+        return self.box_size != self.source_box_size
 
     # ------------------------------------------------------------------ access
 
@@ -155,9 +193,11 @@ class ParticleSet:
         return len(self.star.particles)
 
     def __repr__(self) -> str:
+        source = (f", resampled from {self.source_box_size}³ at {self.source_pixel_size:g} Å"
+                  if self.is_resampled else "")
         return (
             f"ParticleSet({self.star.path}, n={len(self)}, box={self.box_size}, "
-            f"pixel_size={self.pixel_size:g} Å)"
+            f"pixel_size={self.pixel_size:g} Å{source})"
         )
 
     @property
@@ -186,7 +226,8 @@ class ParticleSet:
         """Resolved file (and 0-based stack index) of every particle."""
         return list(self._locations)
 
-    def _load(self, i: int) -> NDArray[np.float32]:
+    def _read(self, i: int) -> NDArray[np.float32]:
+        """Volume ``i`` as stored (``source_box_size³``)."""
         loc = self._locations[i]
         try:
             if loc.index is None:
@@ -195,10 +236,10 @@ class ParticleSet:
                 vol, _ = read_stack_item(loc.path, loc.index, allow_zero_voxel_size=True)
         except JimnetInputError as exc:
             raise JimnetInputError(f"{self.star.row_label(i)}: {exc}") from exc
-        if vol.shape != (self.box_size,) * 3:
+        if vol.shape != (self.source_box_size,) * 3:
             raise JimnetInputError(
                 f"{self.star.row_label(i)}: {loc.path}: volume shape {vol.shape} differs from "
-                f"box {self.box_size}³"
+                f"box {self.source_box_size}³"
             )
         return vol
 
@@ -211,7 +252,7 @@ class ParticleSet:
 
     def __getitem__(self, i: int) -> torch.Tensor:
         """Volume ``i`` (0-based) as a float32 tensor of shape (D, H, W), zyx."""
-        return torch.from_numpy(self._load(self._index(i)))
+        return fourier_resample(torch.from_numpy(self._read(self._index(i))), self.box_size)
 
     def __iter__(self) -> Iterator[torch.Tensor]:
         for i in range(len(self)):
@@ -220,10 +261,10 @@ class ParticleSet:
     def get_batch(self, indices: Sequence[int] | ArrayLike | torch.Tensor) -> torch.Tensor:
         """Volumes ``indices`` stacked: float32 tensor of shape (B, D, H, W)."""
         idx = [self._index(i) for i in np.asarray(indices).reshape(-1).tolist()]
-        out = torch.empty((len(idx), *(self.box_size,) * 3), dtype=torch.float32)
+        out = torch.empty((len(idx), *(self.source_box_size,) * 3), dtype=torch.float32)
         for k, i in enumerate(idx):
-            out[k] = torch.from_numpy(self._load(i))
-        return out
+            out[k] = torch.from_numpy(self._read(i))
+        return fourier_resample(out, self.box_size)
 
     def load_all(self) -> torch.Tensor:
         """All volumes in memory: float32 tensor of shape (n, D, H, W)."""
@@ -239,10 +280,11 @@ class ParticleSet:
         rotation : numpy.ndarray, shape (n, 3, 3)
             zyx rotations, reference → particle (identity where angles are absent).
         shift : numpy.ndarray, shape (n, 3)
-            zyx shifts in voxels (0 where origins are absent).
+            zyx shifts in voxels of ``pixel_size`` (0 where origins are absent).
         """
         angles = particle_angles_deg(self.table, self.star_path)
-        origins = particle_origins_xyz_angst(self.table, self.pixel_size, self.star_path)
+        # RELION ≤ 3.0 origins count the files' pixels
+        origins = particle_origins_xyz_angst(self.table, self.source_pixel_size, self.star_path)
         return pose_from_relion(angles, origins, self.pixel_size)
 
     def tilt_ranges(self) -> NDArray[np.float64]:
@@ -278,16 +320,17 @@ class ParticleSet:
             tilt_ranges = self.tilt_ranges()
         table = update_particles(table, class_numbers=class_numbers, tilt_ranges_deg=tilt_ranges)
         table = rebase_image_names(table, self._base_dir, out_path)
+        # The STAR describes the files, so its optics keep their voxel size and box.
         optics = self.optics
         if optics is None:
-            optics = make_optics_table(self.pixel_size, self.box_size)
+            optics = make_optics_table(self.source_pixel_size, self.source_box_size)
         else:
             optics = optics.copy()
             old = optics.get("rlnImagePixelSize")
-            if old is None or not all(_close(float(v), self.pixel_size) for v in old):
-                optics["rlnImagePixelSize"] = self.pixel_size
+            if old is None or not all(_close(float(v), self.source_pixel_size) for v in old):
+                optics["rlnImagePixelSize"] = self.source_pixel_size
             if "rlnImageSize" not in optics.columns:
-                optics["rlnImageSize"] = self.box_size
+                optics["rlnImageSize"] = self.source_box_size
         if "rlnOpticsGroup" not in table.columns:
             table["rlnOpticsGroup"] = int(optics["rlnOpticsGroup"].iloc[0])
         return ParticleStar(table, optics, dict(self.star.other_blocks), None)
@@ -315,7 +358,7 @@ class ParticleSet:
         rotations : array_like or torch.Tensor, shape (n, 3, 3), optional
             zyx rotations, reference → particle (jimnet pose); written as ``rlnAngle*``.
         shifts : array_like or torch.Tensor, shape (n, 3), optional
-            zyx shifts in voxels; written as ``rlnOrigin{X,Y,Z}Angst``.
+            zyx shifts in voxels of ``pixel_size``; written as ``rlnOrigin{X,Y,Z}Angst``.
         class_numbers : array_like of int, shape (n,), optional
             **1-based** ``rlnClassNumber``.
         tilt_ranges : array_like, shape (n, 2) or (2,), optional

@@ -127,7 +127,9 @@ def _class_numbers(directory: Path, content: ReportContent
     if not star.is_file():
         return None, None
     try:
-        particles = ParticleSet.from_star(star)
+        # Headers only: the gallery reads a few members, and re-reading every volume of a
+        # large set would double predict's I/O.
+        particles = ParticleSet.from_star(star, validate_values=False)
         return particles, particles.class_numbers()
     except JimnetInputError as exc:  # e.g. the subtomograms were moved: counts only
         content.notes.append(f"aligned members not shown: {exc}")

@@ -295,7 +295,8 @@ class TrainingRun:
             "run_state": json.dumps(self.run_state()),
         }
         extra = {"normalisation": state["normalisation"], "epoch": self.epoch,
-                 "n_clusters": self.config.n_clusters, "model": self.config.model}
+                 "n_clusters": self.config.n_clusters, "model": self.config.model,
+                 "pixel_size": self.particles.pixel_size}  # Å per voxel of the model's box
         self.out_dir.mkdir(parents=True, exist_ok=True)
         for name, obj in ((CHECKPOINT_NAME, state),
                           (MODEL_NAME, model_to_checkpoint(self.model, extra))):
