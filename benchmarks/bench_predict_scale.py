@@ -94,7 +94,8 @@ def main() -> None:
     rows = []
     for n in sizes:
         cmd = [*JIMNET, "predict", str(subset_star(star, n)), "--model", str(model), "--out",
-               str(work / f"predict_{n}"), "--cluster", args.cluster, "--refine", "none",
+               str(work / f"predict_{n}"), "--cluster", args.cluster, "--align", "network",
+               "--refine", "none",
                "--seed", str(args.seed), "--device", "cpu", "--force", "--quiet"]
         wall, rss = run_measured(cmd, work / f"predict_{n}.log")
         rows.append((n, wall, rss, os.getloadavg()))

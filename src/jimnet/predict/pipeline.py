@@ -303,7 +303,8 @@ def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_ro
         res = run_refinement(particles, config, work, device=device, progress=report,
                              initial=state)
     classes = [ClassResult(c, np.flatnonzero(res.state.classes == c), avg,
-                           None if None in res.half_maps[c] else res.half_maps[c])
+                           None if any(h is None for h in res.half_maps[c])
+                           else res.half_maps[c])
                for c, avg in res.averages.items()]
     return res.state.rotations, res.state.shifts, classes
 
