@@ -177,8 +177,8 @@ def assign_clusters(particles: ParticleSet, features: np.ndarray, n_clusters: in
         n_clusters, bic = select_n_clusters(space, min(MAX_AUTO_CLUSTERS, len(space) - 1),
                                             seed=seed)
     # On the spectral PCA a full covariance per class over-fits the minor components
-    # (benchmarks/results/cluster_shapes.md: diagonal + 10 starts 0.58 → 0.84 on the default
-    # set, 0.69 → 0.79 on shape-b at SNR 1).
+    # (benchmarks/results/cluster_shapes.md, run 3: diagonal + 10 starts 0.66 → 0.80 / 0.44 →
+    # 0.71 on shape-b at SNR 1 / 0.1, 0.84 in `make demo`; shape-a 0.60 → 0.50).
     gmm = {"covariance_type": "diag", "n_init": 10} if method == "spectral" else {}
     return fit_gmm(space, int(n_clusters), seed=seed, **gmm), space, bic
 
