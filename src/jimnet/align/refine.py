@@ -35,6 +35,7 @@ from jimnet.align.search import AlignParams
 from jimnet.average.fsc import compute_fsc
 from jimnet.average.wedge_average import wedge_weighted_average
 from jimnet.errors import JimnetInputError
+from jimnet.features import iterate_batches
 from jimnet.geometry import compose_poses, invert_pose
 from jimnet.io import ParticleSet, atomic_write, atomic_write_text
 
@@ -279,7 +280,7 @@ def refine_iteration(particles: ParticleSet, state: RefineState, config: RefineC
         for k, (ref, ref_wedge) in half_references(particles, state, config, half).items():
             sel = idx if config.reassign else idx[state.classes[idx] == k]
             res = align_to_reference(
-                [particles.get_batch(sel)], ref, _wedges(particles, sel),
+                iterate_batches(particles, sel, config.batch_size), ref, _wedges(particles, sel),
                 reference_wedge=ref_wedge, method=config.method,
                 params=(config.local_params or config.params) if local else config.params,
                 device=device, batch_size=config.batch_size, progress=progress,
