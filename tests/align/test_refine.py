@@ -8,7 +8,18 @@ import typer
 from typer.testing import CliRunner
 
 from jimnet.align import AlignParams
-from jimnet.align.refine import LOG, RefineConfig, refine, state_from, write_refinement
+from jimnet.align.refine import (
+    LOG,
+    RefineConfig,
+    RefineState,
+    half_references,
+    initial_state,
+    multi_start,
+    refine,
+    refine_iteration,
+    state_from,
+    write_refinement,
+)
 from jimnet.cli.refine import refine_command
 from jimnet.geometry import geodesic_angle_deg
 from jimnet.io import ParticleSet, read_volume, write_particle_star, write_volume
@@ -129,3 +140,53 @@ def test_fixed_classes_are_kept(dataset, tmp_path):
     init = state_from(wrong, *ps.poses(), ps.table["rlnRandomSubset"].to_numpy())
     kept = refine(ps, _config(reassign=False), tmp_path / "k", initial=init)
     np.testing.assert_array_equal(kept.state.classes, wrong)
+
+
+def test_multi_start_keeps_each_half_class_best_start(dataset):
+    ps = ParticleSet.from_star(dataset / "particles.star")
+    config = _config(n_starts=3, start_rounds=1, reassign=False, use_input_poses=False)
+    state0 = initial_state(ps, config)
+    trials = [refine_iteration(ps, state0, config, start=s) for s in range(3)]
+    best = multi_start(ps, state0, config)
+    for h in (1, 2):
+        for k in (1, 2):
+            rows = (state0.halves == h) & (state0.classes == k)
+            means = [t.scores[rows].mean() for t in trials]
+            winner = trials[int(np.argmax(means))]
+            np.testing.assert_allclose(best.scores[rows], winner.scores[rows])
+            np.testing.assert_allclose(best.rotations[rows], winner.rotations[rows])
+    assert best.iteration == 1 and best.have_poses
+    # the starts begin from different seeded members
+    assert not np.allclose(trials[0].scores, trials[1].scores)
+
+
+def test_top_fraction_ignores_the_low_scorers(dataset, tmp_path):
+    # A half-class reference built from the best-scoring half of its members must not change
+    # when a low-scoring member's volume is replaced by noise.
+    ps = ParticleSet.from_star(dataset / "particles.star")
+    config = _config(top_fraction=0.5, global_rounds=2, use_input_poses=False)
+    n = len(ps)
+    scores = np.linspace(0.1, 0.9, n)
+    state = RefineState(1, ps.class_numbers(), ps.table["rlnRandomSubset"].to_numpy(),
+                        *ps.poses(), scores, True)
+    refs = half_references(ps, state, config, 1)
+    members = np.nonzero((state.halves == 1) & (state.classes == 1))[0]
+    low = members[np.argmin(scores[members])]
+    other = tmp_path / "other"
+    shutil.copytree(dataset, other)
+    rng = np.random.default_rng(1)
+    write_volume(other / "subtomograms" / ps.image_locations[low].path.name,
+                 rng.normal(size=(20, 20, 20)).astype(np.float32), 20.0, force=True)
+    refs_noisy = half_references(ParticleSet.from_star(other / "particles.star"), state,
+                                 config, 1)
+    np.testing.assert_allclose(refs[1][0], refs_noisy[1][0], atol=1e-6)
+    everyone = half_references(ParticleSet.from_star(other / "particles.star"), state,
+                               _config(global_rounds=2), 1)
+    assert not np.allclose(refs[1][0], everyone[1][0], atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [{"n_starts": 0}, {"start_rounds": 0}, {"top_fraction": 0.0},
+                                 {"top_fraction": 1.5}])
+def test_bad_start_settings(bad):
+    with pytest.raises(ValueError):
+        _config(**bad)

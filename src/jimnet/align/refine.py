@@ -77,6 +77,16 @@ class RefineConfig:
     reassign : bool
         Align every particle to every class and move it to the best one; ``False`` keeps the
         classes and aligns each particle to its own class only (``K×`` cheaper).
+    n_starts : int
+        Reference-free starts tried (each from other seeded member particles) when the input
+        has no poses; each runs ``start_rounds`` global rounds and, per half set and class
+        (per half set with ``reassign``), the start whose particles score highest on average
+        against their own reference is kept (:func:`multi_start`).
+    start_rounds : int
+        Rounds each start runs before the choice (counted in ``n_iterations``).
+    top_fraction : float
+        During global rounds, the references average only this fraction of each half-class's
+        members, those scoring highest in the previous round (``1``: all).
     """
 
     n_classes: int
@@ -92,12 +102,19 @@ class RefineConfig:
     seed: int = 0
     batch_size: int = 8
     reassign: bool = True
+    n_starts: int = 1
+    start_rounds: int = 2
+    top_fraction: float = 1.0
 
     def __post_init__(self) -> None:
         if self.n_classes < 1:
             raise ValueError("n_classes must be ≥ 1")
         if self.n_iterations < 1:
             raise ValueError("n_iterations must be ≥ 1")
+        if self.n_starts < 1 or self.start_rounds < 1:
+            raise ValueError("n_starts and start_rounds must be ≥ 1")
+        if not 0.0 < self.top_fraction <= 1.0:
+            raise ValueError("top_fraction must be in (0, 1]")
 
 
 @dataclass
@@ -238,21 +255,24 @@ def _average(particles: ParticleSet, idx: NDArray, state: RefineState, config: R
                                   floor=config.floor, symmetry=config.params.symmetry)
 
 
-def half_references(particles: ParticleSet, state: RefineState, config: RefineConfig, half: int
-                    ) -> dict[int, tuple[torch.Tensor, tuple[float, float] | None]]:
+def half_references(particles: ParticleSet, state: RefineState, config: RefineConfig, half: int,
+                    start: int = 0) -> dict[int, tuple[torch.Tensor, tuple[float, float] | None]]:
     """Class → (reference, its wedge) built from the particles of ``half`` only.
 
     Before poses exist a class's reference is one seeded member particle with its own wedge;
-    afterwards the members' wedge-weighted average (complete: no wedge). Classes without members
-    in this half get no reference.
+    afterwards the members' wedge-weighted average (complete: no wedge), during global rounds
+    of the best-scoring ``config.top_fraction`` of them only. Classes without members in this
+    half get no reference.
     """
-    rng = np.random.default_rng([config.seed, half, state.iteration])
+    rng = np.random.default_rng([config.seed, half, state.iteration] + ([start] if start else []))
     refs = {}
     for k in range(1, config.n_classes + 1):
         idx = np.nonzero((state.halves == half) & (state.classes == k))[0]
         if idx.size == 0:
             continue
         if state.have_poses:
+            if config.top_fraction < 1.0 and _in_global_rounds(state, config):
+                idx = _best_scoring(idx, state.scores[idx], config.top_fraction)
             refs[k] = (_average(particles, idx, state, config), None)
         else:
             i = int(rng.choice(idx))
@@ -260,24 +280,47 @@ def half_references(particles: ParticleSet, state: RefineState, config: RefineCo
     return refs
 
 
+def _global_round_count(state: RefineState, config: RefineConfig) -> int:
+    if config.global_rounds is not None:
+        return config.global_rounds
+    return 0 if state.have_poses and state.iteration == 0 else 1
+
+
+def _in_global_rounds(state: RefineState, config: RefineConfig) -> bool:
+    """Whether the round about to run from ``state`` searches globally."""
+    return not state.have_poses or state.iteration < _global_round_count(state, config)
+
+
+def _best_scoring(idx: NDArray, scores: NDArray, fraction: float) -> NDArray:
+    """The ``ceil(fraction · len(idx))`` members with the highest finite scores (all, if none
+    are scored yet: a state given with poses)."""
+    if not np.isfinite(scores).any():
+        return idx
+    keep = max(1, math.ceil(fraction * len(idx)))
+    order = np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")
+    return np.sort(idx[order[:keep]])
+
+
 def refine_iteration(particles: ParticleSet, state: RefineState, config: RefineConfig, *,
                      device: torch.device | str | None = None,
-                     progress: Callable[[int], None] | None = None) -> RefineState:
-    """One round: align each half to its own class references, reassign, return the new state."""
+                     progress: Callable[[int], None] | None = None, start: int = 0
+                     ) -> RefineState:
+    """One round: align each half to its own class references, reassign, return the new state.
+
+    ``start`` numbers the reference-free start (which seeded members are the first references).
+    """
     n = len(particles)
     k_all = config.n_classes
     scores = np.full((n, k_all), -np.inf)
     rots = np.zeros((n, k_all, 3, 3))
     shifts = np.zeros((n, k_all, 3))
-    global_rounds = config.global_rounds
-    if global_rounds is None:
-        global_rounds = 0 if state.have_poses and state.iteration == 0 else 1
-    local = state.have_poses and state.iteration >= global_rounds
+    local = not _in_global_rounds(state, config)
     for half in (1, 2):
         idx = np.nonzero(state.halves == half)[0]
         if idx.size == 0:
             continue
-        for k, (ref, ref_wedge) in half_references(particles, state, config, half).items():
+        for k, (ref, ref_wedge) in half_references(particles, state, config, half,
+                                                   start).items():
             sel = idx if config.reassign else idx[state.classes[idx] == k]
             res = align_to_reference(
                 iterate_batches(particles, sel, config.batch_size), ref, _wedges(particles, sel),
@@ -293,6 +336,44 @@ def refine_iteration(particles: ParticleSet, state: RefineState, config: RefineC
     ar = np.arange(n)
     return RefineState(state.iteration + 1, best + 1, state.halves.copy(), rots[ar, best],
                        shifts[ar, best], scores[ar, best], True)
+
+
+def multi_start(particles: ParticleSet, state: RefineState, config: RefineConfig, *,
+                device: torch.device | str | None = None,
+                progress: Callable[[int], None] | None = None) -> RefineState:
+    """``config.n_starts`` reference-free starts of ``config.start_rounds`` rounds; the best kept.
+
+    Each start begins from other seeded member particles. A seed with too little signal leaves
+    its half-class stuck in a wrong frame, where its particles match their own average much
+    worse than after a start that found the structure (demo data at SNR 0.1: mean score
+    0.33–0.40 stuck, 0.45–0.65 converging; docs/design-choices.md). So per half set and class
+    (per half set when ``config.reassign`` moves particles between classes) the start with the
+    highest mean score is kept. The halves never mix.
+    """
+    rounds = min(config.start_rounds, config.n_iterations)
+    best: RefineState | None = None
+    best_score: dict[tuple[int, int], float] = {}
+    for start in range(config.n_starts):
+        trial = state
+        for _ in range(rounds):
+            trial = refine_iteration(particles, trial, config, device=device, progress=progress,
+                                     start=start)
+        if best is None:
+            best = trial
+        groups = [(h, 0) for h in (1, 2)] if config.reassign else [
+            (h, k) for h in (1, 2) for k in range(1, config.n_classes + 1)]
+        for h, k in groups:
+            sel = (trial.halves == h) & ((trial.classes == k) if k else True)
+            if not sel.any():
+                continue
+            mean = float(trial.scores[sel].mean())
+            if mean > best_score.get((h, k), -np.inf):
+                best_score[(h, k)] = mean
+                rows = (trial.halves == h) & ((state.classes == k) if k else True)
+                for name in ("classes", "rotations", "shifts", "scores"):
+                    getattr(best, name)[rows] = getattr(trial, name)[rows]
+    assert best is not None
+    return best
 
 
 def common_frame(particles: ParticleSet, state: RefineState, config: RefineConfig
@@ -384,8 +465,12 @@ def refine(particles: ParticleSet, config: RefineConfig, work_dir: str | os.Path
         raise JimnetInputError(f"{source}: {len(state.classes)} particles, the STAR file "
                                f"{len(particles)}")
     work.mkdir(parents=True, exist_ok=True)  # only once the input is known to be valid
-    total = config.n_iterations * len(particles) * (config.n_classes if config.reassign else 1)
-    done = state.iteration * total // config.n_iterations
+    per_round = len(particles) * (config.n_classes if config.reassign else 1)
+    starting = config.n_starts > 1 and not state.have_poses and state.iteration == 0
+    extra = (config.n_starts - 1) * min(config.start_rounds, config.n_iterations) if starting \
+        else 0
+    total = (config.n_iterations + extra) * per_round
+    done = state.iteration * per_round
 
     def tick(k: int) -> None:
         nonlocal done
@@ -395,7 +480,11 @@ def refine(particles: ParticleSet, config: RefineConfig, work_dir: str | os.Path
 
     while state.iteration < config.n_iterations:
         t0 = time.perf_counter()
-        state = refine_iteration(particles, state, config, device=device, progress=tick)
+        if starting:
+            state = multi_start(particles, state, config, device=device, progress=tick)
+            starting = False
+        else:
+            state = refine_iteration(particles, state, config, device=device, progress=tick)
         *_, res = class_maps(particles, state, config)
         record = {
             "iteration": state.iteration,

@@ -98,9 +98,16 @@ def predict_command(
         "'network' = the trained network aligns every member onto the class average "
         "(fast; see README 'Results' for how it compares).")] = PosesFrom.classical,
     iterations: Annotated[int, typer.Option(help="Reference-free rounds per class (classical: "
-                                            "rounds with a global search).")] = 3,
+                                            "rounds with a global search).")] = 5,
     local_rounds: Annotated[int, typer.Option(help="Classical: local-search rounds after the "
                                               "global ones.")] = 1,
+    starts: Annotated[int, typer.Option(help="Classical: reference-free starts per half set "
+                                        "and class (each from another seeded member, 2 "
+                                        "rounds); the one whose particles score highest "
+                                        "against their own average is kept.")] = 3,
+    top_fraction: Annotated[float, typer.Option(help="Classical: fraction of each class's "
+                                                "best-scoring members averaged into the "
+                                                "global rounds' references (0–1].")] = 0.5,
     particle_radius: Annotated[float | None, typer.Option(
         help="Classical: particle radius in Å, for the soft mask around each particle "
         "(default: 5/16 of the box edge).", show_default=False)] = None,
@@ -153,8 +160,11 @@ def predict_command(
     started = datetime.now(UTC)
     if not model.is_file():
         raise JimnetInputError(f"model file not found: {model}")
-    if iterations < 1 or batch_size < 1 or local_rounds < 0:
-        raise JimnetInputError("--iterations and --batch-size must be ≥ 1, --local-rounds ≥ 0")
+    if iterations < 1 or batch_size < 1 or local_rounds < 0 or starts < 1:
+        raise JimnetInputError("--iterations, --starts and --batch-size must be ≥ 1, "
+                               "--local-rounds ≥ 0")
+    if not 0 < top_fraction <= 1:
+        raise JimnetInputError(f"--top-fraction must be in (0, 1], got {top_fraction:g}")
     if particle_radius is not None and particle_radius <= 0:
         raise JimnetInputError(f"--particle-radius must be > 0 Å, got {particle_radius:g}")
     if refine not in ("none", "ht", "fa"):
@@ -187,6 +197,7 @@ def predict_command(
         result = predict(net, ps, n_clusters=n_clusters, cluster=str(cluster), align=str(align),
                          normalisation=model_normalisation(ckpt.get("extra", {}), ps),
                          iterations=iterations, local_rounds=local_rounds,
+                         n_starts=starts, top_fraction=top_fraction,
                          particle_radius=radius_vox, symmetry=symmetry, refine=refine,
                          refine_params=AlignParams(angular_step=angular_step, symmetry=symmetry),
                          batch_size=batch_size, seed=seed,

@@ -74,6 +74,20 @@ def refine_command(
         bool, typer.Option("--fixed-classes", help="Keep the starting classes: align each "
                            "particle to its own class only (K times cheaper).")
     ] = False,
+    starts: Annotated[
+        int, typer.Option("--starts", min=1, help="Without input poses: reference-free starts "
+                          "(each from other seeded member particles, --start-rounds rounds); "
+                          "per half set (and class with --fixed-classes) the start whose "
+                          "particles score highest is kept.")
+    ] = 1,
+    start_rounds: Annotated[
+        int, typer.Option("--start-rounds", min=1, help="Rounds of each start.")
+    ] = 2,
+    top_fraction: Annotated[
+        float, typer.Option("--top-fraction", min=0.01, max=1.0, help="Global rounds average "
+                            "only this fraction of each class's best-scoring members into its "
+                            "reference.")
+    ] = 1.0,
     seed: Annotated[int, typer.Option("--seed", help="Half sets, random classes.")] = 0,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
@@ -106,7 +120,8 @@ def refine_command(
                               params=params, local_step=local_step,
                               use_input_classes=not ignore_classes,
                               use_input_poses=not ignore_poses, seed=seed,
-                              reassign=not fixed_classes,
+                              reassign=not fixed_classes, n_starts=starts,
+                              start_rounds=start_rounds, top_fraction=top_fraction,
                               batch_size=batch_size)
     except ValueError as exc:
         raise JimnetInputError(str(exc)) from None
@@ -127,6 +142,7 @@ def refine_command(
     write_refinement(result, ps, out)
     settings = {"particles": str(particles), "classes": classes, "out": str(out), "seed": seed,
                 "iterations": config.n_iterations, "fixed_classes": fixed_classes,
+                "starts": starts, "start_rounds": start_rounds, "top_fraction": top_fraction,
                 "symmetry": symmetry}
     info = run_info("jimnet refine", settings, device=dev, started=started,
                     scores={"resolution_angstrom": result.resolutions})

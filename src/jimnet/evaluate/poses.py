@@ -91,3 +91,54 @@ def random_same_class_pairs(labels: NDArray, classes: NDArray, n_pairs: int,
     which = rng.choice(len(groups), size=n_pairs, p=sizes / sizes.sum())
     pairs = np.array([rng.choice(groups[g], size=2, replace=False) for g in which])
     return pairs.astype(np.int64)
+
+
+def _project_to_so3(m: NDArray) -> NDArray:
+    u, _, vt = np.linalg.svd(m)
+    d = np.sign(np.linalg.det(u @ vt))
+    return u @ np.diag([1.0, 1.0, d]) @ vt
+
+
+def fitted_frame_rotation_errors(pred_rot: NDArray, true_rot: NDArray, labels: NDArray,
+                                 classes: NDArray, *, max_candidates: int = 300,
+                                 seed: int = 0) -> NDArray:
+    """Per-particle ‖ΔR‖_F after fitting each class average's frame to the truth's.
+
+    A reference-free class average lies in a frame of its own: its poses are
+    ``R_est,i ≈ R_true,i F`` for one unknown rotation ``F`` per class. Per group of particles
+    sharing predicted label and true class, ``F`` is fitted robustly (the member frame
+    ``R_true,iᵀ R_est,i`` with the smallest sum of ‖·‖_F distances capped at 1 to the others,
+    then the SO(3) projection of the mean of the members within 0.5 of it), so that a minority
+    of well-aligned particles still defines the frame when the rest are lost; each particle's
+    error is ``‖R_est,i − R_true,i F‖_F``. No symmetry: for a symmetric reference use the pair
+    errors.
+
+    Parameters
+    ----------
+    pred_rot, true_rot : shape (n, 3, 3)
+        Found and true reference → particle rotations.
+    labels, classes : int arrays, shape (n,)
+        Predicted clusters and true classes.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Errors (0 … 2√2); NaN for particles in groups of fewer than 3.
+    """
+    pred_rot = np.asarray(pred_rot, dtype=np.float64)
+    true_rot = np.asarray(true_rot, dtype=np.float64)
+    key = np.asarray(labels, dtype=np.int64) * (int(np.max(classes)) + 1) + np.asarray(classes)
+    errors = np.full(len(pred_rot), np.nan)
+    rng = np.random.default_rng(seed)
+    for k in np.unique(key):
+        idx = np.flatnonzero(key == k)
+        if len(idx) < 3:
+            continue
+        frames = np.swapaxes(true_rot[idx], 1, 2) @ pred_rot[idx]  # (m, 3, 3)
+        cand = rng.choice(len(idx), size=min(max_candidates, len(idx)), replace=False)
+        dist = np.linalg.norm(frames[cand][:, None] - frames[None], axis=(2, 3))  # (c, m)
+        centre = frames[cand[np.argmin(np.minimum(dist, 1.0).sum(1))]]
+        inliers = np.linalg.norm(frames - centre, axis=(1, 2)) < 0.5
+        frame = _project_to_so3(frames[inliers].mean(0))
+        errors[idx] = rotation_error_frobenius(true_rot[idx] @ frame, pred_rot[idx])
+    return errors

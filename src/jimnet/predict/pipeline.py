@@ -7,7 +7,9 @@
 3. Alignment, ``align="classical"`` (default): reference-free refinement of each cluster by the
    classical engine (:func:`jimnet.align.refine.refine` with the clusters fixed): gold-standard
    half sets, global constrained-correlation search against a seeded member and then against
-   each half's class average for ``iterations`` rounds, then ``local_rounds`` local rounds.
+   each half's class average (of its best-scoring half) for ``iterations`` rounds, the first
+   two from ``n_starts`` seeded members of which the best-scoring is kept, then
+   ``local_rounds`` local rounds.
    This is not sharded under ``torchrun``: every rank computes it (same result).
 
    ``align="network"``: per cluster, iterative reference-free alignment with the network as the
@@ -261,8 +263,9 @@ def _refine_members(particles: ParticleSet, members: np.ndarray, reference: torc
     return res.rotation.double().numpy(), res.shift.double().numpy()
 
 
-def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_rounds: int = 3,
-                        local_rounds: int = 1, particle_radius: float | None = None,
+def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_rounds: int = 5,
+                        local_rounds: int = 1, n_starts: int = 3, top_fraction: float = 0.5,
+                        particle_radius: float | None = None,
                         symmetry: str = "C1", seed: int = 0, batch_size: int = 8,
                         device: torch.device | str = "cpu", progress: Progress | None = None
                         ) -> tuple[np.ndarray, np.ndarray, list[ClassResult]]:
@@ -276,6 +279,9 @@ def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_ro
     global_rounds, local_rounds : int
         Rounds with a global search (the first against one seeded member per half and class,
         the others against the half's class average) and with a local search after them.
+    n_starts, top_fraction : int, float
+        Reference-free starts tried per half-class and the fraction of best-scoring members
+        the global rounds' references average (:class:`~jimnet.align.refine.RefineConfig`).
     particle_radius : float, optional
         Voxels (:func:`classical_params`).
     symmetry : str
@@ -291,7 +297,8 @@ def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_ro
     k = int(labels.max()) + 1
     config = RefineConfig(n_classes=k, n_iterations=global_rounds + local_rounds,
                           global_rounds=global_rounds, params=coarse, local_params=fine,
-                          reassign=False, seed=seed, batch_size=batch_size)
+                          reassign=False, seed=seed, batch_size=batch_size, n_starts=n_starts,
+                          start_rounds=min(2, global_rounds), top_fraction=top_fraction)
     halves = np.zeros(len(particles), dtype=np.int64)
     for c in range(k):
         members = np.flatnonzero(labels == c)
@@ -311,8 +318,9 @@ def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_ro
 
 def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str | None = None,
             cluster: str = "spectral", align: str = "classical",
-            normalisation: Normalisation | None = None, iterations: int = 3,
-            local_rounds: int = 1, particle_radius: float | None = None,
+            normalisation: Normalisation | None = None, iterations: int = 5,
+            local_rounds: int = 1, n_starts: int = 3, top_fraction: float = 0.5,
+            particle_radius: float | None = None,
             symmetry: str = "C1", refine: str = "none", refine_params: AlignParams | None = None,
             batch_size: int = 16, seed: int = 0, use_tsne: bool = True,
             device: str | torch.device = "cpu", progress: Progress | None = None) -> Prediction:
@@ -336,6 +344,9 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str |
         Reference-free alignment/averaging rounds per cluster (classical: the global rounds).
     local_rounds : int
         Classical only: local rounds after the global ones.
+    n_starts, top_fraction : int, float
+        Classical only: reference-free starts tried and the fraction of best-scoring members
+        averaged into the global rounds' references (:func:`classical_alignment`).
     particle_radius : float, optional
         Classical only: particle radius in voxels (:func:`classical_params`).
     symmetry : str
@@ -379,8 +390,8 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str |
     if align == "classical":
         rotations, shifts, classes = classical_alignment(
             particles, labels, global_rounds=iterations, local_rounds=local_rounds,
-            particle_radius=particle_radius, symmetry=symmetry, seed=seed, device=dev,
-            progress=progress)
+            n_starts=n_starts, top_fraction=top_fraction, particle_radius=particle_radius,
+            symmetry=symmetry, seed=seed, device=dev, progress=progress)
         return Prediction(labels, mcp, features, embedding, rotations, shifts, classes, bic,
                           cluster, align)
     k = int(labels.max()) + 1  # K may have been chosen here (n_clusters="auto")
