@@ -345,8 +345,7 @@ def multi_start(particles: ParticleSet, state: RefineState, config: RefineConfig
 
     Each start begins from other seeded member particles. A seed with too little signal leaves
     its half-class stuck in a wrong frame, where its particles match their own average much
-    worse than after a start that found the structure (demo data at SNR 0.1: mean score
-    0.33–0.40 stuck, 0.45–0.65 converging; docs/design-choices.md). So per half set and class
+    worse than after a start that found the structure. So per half set and class
     (per half set when ``config.reassign`` moves particles between classes) the start with the
     highest mean score is kept. The halves never mix.
     """

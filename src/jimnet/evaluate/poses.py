@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.spatial.transform import Rotation
 
 from jimnet.geometry import compose_poses, invert_pose, rotation_error_frobenius
 from jimnet.geometry.metrics import translation_error_voxels
@@ -93,12 +94,6 @@ def random_same_class_pairs(labels: NDArray, classes: NDArray, n_pairs: int,
     return pairs.astype(np.int64)
 
 
-def _project_to_so3(m: NDArray) -> NDArray:
-    u, _, vt = np.linalg.svd(m)
-    d = np.sign(np.linalg.det(u @ vt))
-    return u @ np.diag([1.0, 1.0, d]) @ vt
-
-
 def fitted_frame_rotation_errors(pred_rot: NDArray, true_rot: NDArray, labels: NDArray,
                                  classes: NDArray, *, max_candidates: int = 300,
                                  seed: int = 0) -> NDArray:
@@ -139,6 +134,7 @@ def fitted_frame_rotation_errors(pred_rot: NDArray, true_rot: NDArray, labels: N
         dist = np.linalg.norm(frames[cand][:, None] - frames[None], axis=(2, 3))  # (c, m)
         centre = frames[cand[np.argmin(np.minimum(dist, 1.0).sum(1))]]
         inliers = np.linalg.norm(frames - centre, axis=(1, 2)) < 0.5
-        frame = _project_to_so3(frames[inliers].mean(0))
+        # the chordal mean: the SO(3) projection of the members' mean matrix
+        frame = Rotation.from_matrix(frames[inliers]).mean().as_matrix()
         errors[idx] = rotation_error_frobenius(true_rot[idx] @ frame, pred_rot[idx])
     return errors
