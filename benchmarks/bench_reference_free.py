@@ -5,11 +5,15 @@ The classes are given (the simulation's truth), so this measures the alignment a
 runs on its clusters) under several start settings, scored per particle against the truth after
 fitting each class average's frame (:func:`jimnet.evaluate.poses.fitted_frame_rotation_errors`).
 
-Settings (``global rounds / starts / top fraction``, one local round each):
+Settings (``global rounds / starts / top fraction / particle radius``, one local round each):
 
-* ``before``: 3 / 1 / 1.0 (the defaults until this benchmark)
-* ``top``: 5 / 1 / 0.5 (references from the best-scoring half of each half-class)
-* ``starts``: 5 / 3 / 0.5 (three seeded starts per half-class, best mean score kept)
+* ``before``: 3 / 1 / 1.0 / 10 voxels (the defaults until this benchmark)
+* ``top``: 5 / 1 / 0.5 / 10 (references from the best-scoring half of each half-class)
+* ``starts``: 5 / 3 / 0.5 / 10 (three seeded starts, kept by
+  :func:`jimnet.align.refine.multi_start`'s rule)
+* ``auto``: 5 / 3 / 0.5 / measured per class (:func:`~jimnet.predict.pipeline.
+  cluster_particle_radii`)
+* ``long``: 7 / 3 / 1.0 / measured (more global rounds, references from all members)
 
 Sets: ``paper`` (the default benchmark's five stand-ins, 100 per class, ±60°, the demo's data),
 ``shape-a`` / ``shape-b`` (four structures of similar size outside the benchmark, see
@@ -43,10 +47,12 @@ SETS = {  # name → (structures, particles per class, tilt range)
     "shape-a": (["1u6g", "2cg9", "3d2f", "1f4a"], 40, (-50.0, 50.0)),
     "shape-b": (["4v4r_50S", "6utj", "7n4y", "3ipm"], 40, (-50.0, 50.0)),
 }
-SETTINGS = {  # name → (global rounds, starts, top fraction)
-    "before": (3, 1, 1.0),
-    "top": (5, 1, 0.5),
-    "starts": (5, 3, 0.5),
+SETTINGS = {  # name → (global rounds, starts, top fraction, radius in voxels or None: measured)
+    "before": (3, 1, 1.0, 10.0),
+    "top": (5, 1, 0.5, 10.0),
+    "starts": (5, 3, 0.5, 10.0),
+    "auto": (5, 3, 0.5, None),
+    "long": (7, 3, 1.0, None),
 }
 
 
@@ -83,17 +89,20 @@ def main() -> None:
         truth = ps.class_numbers() - 1
         true_rot = ps.poses()[0]
         for setting in args.settings:
-            rounds, starts, top = SETTINGS[setting]
+            rounds, starts, top, radius = SETTINGS[setting]
             t0 = time.perf_counter()
-            rot, _, _ = classical_alignment(ps, truth, global_rounds=rounds, local_rounds=1,
-                                            n_starts=starts, top_fraction=top, seed=args.seed)
+            rot, _, classes = classical_alignment(ps, truth, global_rounds=rounds,
+                                                  local_rounds=1, n_starts=starts,
+                                                  top_fraction=top, particle_radius=radius,
+                                                  seed=args.seed)
+            radii = " ".join(f"{c.particle_radius:g}" for c in classes)
             wall = time.perf_counter() - t0
             err = fitted_frame_rotation_errors(rot, true_rot, truth, truth)
             per_class = " ".join(f"{e.mean():.2f}/{np.mean(e < 0.5):.2f}"
                                  for e in (err[truth == c] for c in range(truth.max() + 1)))
-            rows.append((name, setting, err.mean(), np.mean(err < 0.5), per_class, wall))
+            rows.append((name, setting, err.mean(), np.mean(err < 0.5), per_class, radii, wall))
             print(f"{name} {setting}: mean {err.mean():.3f}, ≤ 0.5: {np.mean(err < 0.5):.2f} "
-                  f"({per_class}), {wall:.0f} s", flush=True)
+                  f"({per_class}), radii {radii}, {wall:.0f} s", flush=True)
     lines = [
         "# Reference-free alignment of known classes (start settings)",
         "",
@@ -106,13 +115,16 @@ def main() -> None:
         f"{load_start:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (nothing else "
         "heavy was meant to run; above 2 means something was).",
         "",
-        "Settings (global rounds / starts / top fraction, then one local round): "
-        + "; ".join(f"`{k}` = {r} / {s} / {t:g}" for k, (r, s, t) in SETTINGS.items()
-                    if k in args.settings),
+        "Settings (global rounds / starts / top fraction / particle radius in voxels, then one "
+        "local round): "
+        + "; ".join(f"`{k}` = {r} / {s} / {t:g} / {'measured' if p is None else f'{p:g}'}"
+                    for k, (r, s, t, p) in SETTINGS.items() if k in args.settings),
         "",
-        "| set | setting | mean ‖ΔR‖_F | fraction ≤ 0.5 | per class (mean/≤ 0.5) | wall (s) |",
-        "|---|---|---|---|---|---|",
-        *(f"| {n} | {s} | {m:.3f} | {f:.2f} | {c} | {w:.0f} |" for n, s, m, f, c, w in rows),
+        "| set | setting | mean ‖ΔR‖_F | fraction ≤ 0.5 | per class (mean/≤ 0.5) | radii (voxels) "
+        "| wall (s) |",
+        "|---|---|---|---|---|---|---|",
+        *(f"| {n} | {s} | {m:.3f} | {f:.2f} | {c} | {r} | {w:.0f} |"
+          for n, s, m, f, c, r, w in rows),
         "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ import shutil
 import numpy as np
 import pytest
 import typer
+from scipy.spatial.transform import Rotation
 from typer.testing import CliRunner
 
 from jimnet.align import AlignParams
@@ -12,6 +13,7 @@ from jimnet.align.refine import (
     LOG,
     RefineConfig,
     RefineState,
+    half_agreement,
     half_references,
     initial_state,
     multi_start,
@@ -142,22 +144,38 @@ def test_fixed_classes_are_kept(dataset, tmp_path):
     np.testing.assert_array_equal(kept.state.classes, wrong)
 
 
-def test_multi_start_keeps_each_half_class_best_start(dataset):
+def test_multi_start_keeps_the_halves_that_agree_best(dataset):
     ps = ParticleSet.from_star(dataset / "particles.star")
     config = _config(n_starts=3, start_rounds=1, reassign=False, use_input_poses=False)
     state0 = initial_state(ps, config)
     trials = [refine_iteration(ps, state0, config, start=s) for s in range(3)]
     best = multi_start(ps, state0, config)
-    for h in (1, 2):
-        for k in (1, 2):
+    for k in (1, 2):
+        chosen = np.unravel_index(np.argmax(half_agreement(ps, trials, k, config)), (3, 3))
+        for h, s in zip((1, 2), chosen, strict=True):
             rows = (state0.halves == h) & (state0.classes == k)
-            means = [t.scores[rows].mean() for t in trials]
-            winner = trials[int(np.argmax(means))]
-            np.testing.assert_allclose(best.scores[rows], winner.scores[rows])
-            np.testing.assert_allclose(best.rotations[rows], winner.rotations[rows])
+            np.testing.assert_allclose(best.rotations[rows], trials[s].rotations[rows])
+            np.testing.assert_allclose(best.scores[rows], trials[s].scores[rows])
     assert best.iteration == 1 and best.have_poses
     # the starts begin from different seeded members
     assert not np.allclose(trials[0].scores, trials[1].scores)
+
+
+def test_half_agreement_prefers_the_true_poses(dataset):
+    # Of three "starts", only the middle one has the true poses; its two half averages agree
+    # with each other better than any pair involving random poses.
+    ps = ParticleSet.from_star(dataset / "particles.star")
+    config = _config(reassign=False)
+    classes, halves = ps.class_numbers(), ps.table["rlnRandomSubset"].to_numpy()
+    rot, shift = ps.poses()
+    rng = np.random.default_rng(0)
+
+    def trial(r):
+        return RefineState(1, classes, halves, r, shift, np.zeros(len(ps)), True)
+
+    random = [Rotation.random(len(ps), random_state=rng).as_matrix() for _ in range(2)]
+    agreement = half_agreement(ps, [trial(random[0]), trial(rot), trial(random[1])], 1, config)
+    assert np.unravel_index(np.argmax(agreement), agreement.shape) == (1, 1), agreement
 
 
 def test_top_fraction_ignores_the_low_scorers(dataset, tmp_path):
@@ -185,8 +203,19 @@ def test_top_fraction_ignores_the_low_scorers(dataset, tmp_path):
     assert not np.allclose(refs[1][0], everyone[1][0], atol=1e-6)
 
 
+def test_class_radii_set_each_class_mask():
+    config = _config(class_radii=(4.0, 7.5), reassign=False,
+                     local_params=AlignParams(particle_radius=2.0))
+    assert config.search_params(1).particle_radius == 4.0
+    assert config.search_params(2, local=True).particle_radius == 7.5
+    assert config.search_params(2, local=True).final_step == AlignParams().final_step
+    assert _config().search_params(2) is PARAMS
+
+
 @pytest.mark.parametrize("bad", [{"n_starts": 0}, {"start_rounds": 0}, {"top_fraction": 0.0},
-                                 {"top_fraction": 1.5}])
+                                 {"top_fraction": 1.5}, {"class_radii": (3.0,)},
+                                 {"class_radii": (3.0, 0.0), "reassign": False},
+                                 {"class_radii": (3.0, 5.0), "reassign": True}])
 def test_bad_start_settings(bad):
     with pytest.raises(ValueError):
         _config(**bad)

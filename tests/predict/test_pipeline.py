@@ -166,15 +166,26 @@ def test_classical_alignment_is_reference_free_and_consistent_across_half_sets(t
 
     ps = ParticleSet.from_star(tiny_star)
     labels = ps.class_numbers() - 1
+    # The blobs reach ~10 voxels from the centre with little density out there (measured:
+    # 8 and 11 voxels); this test is about the halves, so the radius is given.
     rot, shift, classes = classical_alignment(ps, labels, global_rounds=2, local_rounds=1,
-                                              batch_size=4)
+                                              batch_size=4, particle_radius=10.0)
     assert [c.number for c in classes] == [1, 2]
     assert all(c.half_maps is not None and c.average.shape == (32, 32, 32) for c in classes)
+    assert all(c.particle_radius == 10.0 for c in classes)
     # every within-class pair, including pairs across the two independently refined halves
     pairs = np.array([(i, j) for i in range(len(ps)) for j in range(len(ps))
                       if i < j and labels[i] == labels[j]])
     err, _ = pair_pose_errors(*relative_pose(rot, shift, pairs), *ps.poses(), pairs)
     assert err.max() < 0.2, err
+
+
+def test_cluster_radii_are_measured_inside_the_box(tiny_star):
+    from jimnet.predict.pipeline import cluster_particle_radii
+
+    ps = ParticleSet.from_star(tiny_star)
+    radii = cluster_particle_radii(ps, ps.class_numbers() - 1, batch_size=3)
+    assert len(radii) == 2 and all(6.0 <= r <= 13.0 for r in radii), radii
 
 
 def test_predict_and_average_write_the_same_per_class_file_names(tiny_star, tiny_model,

@@ -65,3 +65,67 @@ def particle_masks(
     dist = ((zz - c[:, 0]) ** 2 + (yy - c[:, 1]) ** 2 + (xx - c[:, 2]) ** 2).sqrt()
     t = ((dist - (radius - width)) / max(width, 1e-6)).clamp(0.0, 1.0)
     return 0.5 * (1.0 + torch.cos(torch.pi * t))
+
+
+def band_energy_profile(volume: torch.Tensor, centre_radius: float, *, band_lo: float = 1.0,
+                        band_hi: float = 6.0) -> torch.Tensor:
+    """Summed band-passed energy per integer radius about each volume's particle centre.
+
+    Parameters
+    ----------
+    volume : torch.Tensor, shape (P, N, N, N)
+        Real subtomograms (zyx).
+    centre_radius : float
+        Radius (voxels) used to locate each particle (:func:`estimate_centre`).
+    band_lo, band_hi : float
+        Band-pass of :func:`estimate_centre`, cycles per box.
+
+    Returns
+    -------
+    torch.Tensor, shape (2, R)
+        Row 0: energy summed over the volumes per radial bin ``r = 0 … R − 1`` (periodic
+        distance to the centre, rounded; the last bin collects the corners); row 1: voxel counts.
+        Sums from several batches add up.
+    """
+    n = volume.shape[-1]
+    shape = (n, n, n)
+    r = frequency_magnitude(shape, "rfft", dtype=volume.dtype, device=volume.device) * n
+    band = torch.exp(-(r**2) / (2 * band_hi**2)) * (1.0 - torch.exp(-(r**2) / (2 * band_lo**2)))
+    energy = torch.fft.irfftn(torch.fft.rfftn(volume, dim=SPATIAL) * band, s=shape,
+                              dim=SPATIAL) ** 2
+    centres = estimate_centre(volume, centre_radius, band_lo=band_lo, band_hi=band_hi)
+    n_bins = n // 2 + 1
+    axis = torch.arange(n, device=volume.device, dtype=volume.dtype)
+    sums = torch.zeros(n_bins, dtype=torch.float64, device=volume.device)
+    counts = torch.zeros(n_bins, dtype=torch.float64, device=volume.device)
+    for vol, c in zip(energy, centres, strict=True):
+        # periodic distance: circular shifts wrap particles around the box
+        d = [torch.remainder(axis - (n // 2 + ci) + n / 2, n) - n / 2 for ci in c]
+        dist = (d[0][:, None, None] ** 2 + d[1][None, :, None] ** 2
+                + d[2][None, None, :] ** 2).sqrt()
+        bins = dist.round().long().clamp(max=n_bins - 1).flatten()
+        sums += torch.bincount(bins, vol.flatten().double(), n_bins)
+        counts += torch.bincount(bins, minlength=n_bins).double()
+    return torch.stack([sums, counts])
+
+
+def particle_radius_from_profile(profile: torch.Tensor, *, fraction: float = 0.95) -> float:
+    """Particle radius (voxels) from a :func:`band_energy_profile`: the radius enclosing
+    ``fraction`` of the particle's band-passed energy.
+
+    The particle's energy per radial bin is the bin's excess over the noise floor (the mean
+    energy per voxel beyond ``7/16`` of the box), negative excesses counted as zero. Summing
+    energy rather than thresholding the energy per voxel keeps sparse outer density (a domain
+    far from the centre spreads over a large shell) inside the radius. On the simulated
+    structures the result is about their 98 %-density radius: it errs large, which costs a little
+    noise, rather than cutting density off.
+    """
+    mean = profile[0] / profile[1].clamp(min=1.0)
+    n_bins = mean.numel()
+    floor = mean[round(7 * (n_bins - 1) / 8):].mean()
+    energy = (mean - floor).clamp(min=0.0) * profile[1]
+    total = float(energy.sum())
+    if total <= 0.0:
+        return float(n_bins - 1)
+    enclosed = torch.cumsum(energy, 0) / total
+    return float(torch.nonzero(enclosed >= fraction).flatten()[0])

@@ -23,7 +23,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +87,11 @@ class RefineConfig:
     top_fraction : float
         During global rounds, the references average only this fraction of each half-class's
         members, those scoring highest in the previous round (``1``: all).
+    class_radii : tuple of float, optional
+        Particle radius (voxels) of each class ``1 … K``, replacing ``particle_radius`` of both
+        search settings for that class (e.g. from
+        :func:`jimnet.align.centre.particle_radius_from_profile`). Only with ``reassign=False``
+        unless all are equal: reassignment compares scores across classes.
     """
 
     n_classes: int
@@ -105,6 +110,7 @@ class RefineConfig:
     n_starts: int = 1
     start_rounds: int = 2
     top_fraction: float = 1.0
+    class_radii: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.n_classes < 1:
@@ -115,6 +121,19 @@ class RefineConfig:
             raise ValueError("n_starts and start_rounds must be ≥ 1")
         if not 0.0 < self.top_fraction <= 1.0:
             raise ValueError("top_fraction must be in (0, 1]")
+        if self.class_radii is not None and (len(self.class_radii) != self.n_classes
+                                             or min(self.class_radii) <= 0):
+            raise ValueError("class_radii needs one positive radius per class")
+        if self.reassign and self.class_radii is not None and len(set(self.class_radii)) > 1:
+            # reassignment compares scores across classes; masks of different sizes bias it
+            raise ValueError("reassign needs one particle radius for every class")
+
+    def search_params(self, k: int, local: bool = False) -> AlignParams:
+        """Search settings for class ``k`` (1-based), global or local rounds."""
+        params = (self.local_params or self.params) if local else self.params
+        if self.class_radii is None:
+            return params
+        return replace(params, particle_radius=float(self.class_radii[k - 1]))
 
 
 @dataclass
@@ -325,7 +344,7 @@ def refine_iteration(particles: ParticleSet, state: RefineState, config: RefineC
             res = align_to_reference(
                 iterate_batches(particles, sel, config.batch_size), ref, _wedges(particles, sel),
                 reference_wedge=ref_wedge, method=config.method,
-                params=(config.local_params or config.params) if local else config.params,
+                params=config.search_params(k, local),
                 device=device, batch_size=config.batch_size, progress=progress,
                 initial_rotations=torch.as_tensor(state.rotations[sel]) if local else None,
                 local_step=config.local_step)
@@ -344,35 +363,59 @@ def multi_start(particles: ParticleSet, state: RefineState, config: RefineConfig
     """``config.n_starts`` reference-free starts of ``config.start_rounds`` rounds; the best kept.
 
     Each start begins from other seeded member particles. A seed with too little signal leaves
-    its half-class stuck in a wrong frame, where its particles match their own average much
-    worse than after a start that found the structure. So per half set and class
-    (per half set when ``config.reassign`` moves particles between classes) the start with the
-    highest mean score is kept. The halves never mix.
+    its half-class stuck in a wrong frame, fitted to noise. With fixed classes
+    (``config.reassign`` false) the halves decide together, by the gold-standard criterion: per
+    class, the half-1 start and half-2 start whose averages agree best (:func:`half_agreement`)
+    are kept, since two independently refined halves only agree where both found the structure.
+    With reassignment (classes move, so there are no fixed class averages to compare) the start
+    with the highest mean score per half set is kept. The halves never mix.
     """
     rounds = min(config.start_rounds, config.n_iterations)
-    best: RefineState | None = None
-    best_score: dict[tuple[int, int], float] = {}
+    trials = []
     for start in range(config.n_starts):
         trial = state
         for _ in range(rounds):
             trial = refine_iteration(particles, trial, config, device=device, progress=progress,
                                      start=start)
-        if best is None:
-            best = trial
-        groups = [(h, 0) for h in (1, 2)] if config.reassign else [
-            (h, k) for h in (1, 2) for k in range(1, config.n_classes + 1)]
-        for h, k in groups:
-            sel = (trial.halves == h) & ((trial.classes == k) if k else True)
-            if not sel.any():
-                continue
-            mean = float(trial.scores[sel].mean())
-            if mean > best_score.get((h, k), -np.inf):
-                best_score[(h, k)] = mean
-                rows = (trial.halves == h) & ((state.classes == k) if k else True)
-                for name in ("classes", "rotations", "shifts", "scores"):
-                    getattr(best, name)[rows] = getattr(trial, name)[rows]
-    assert best is not None
+        trials.append(trial)
+    best = trials[0]
+    best = RefineState(best.iteration, best.classes.copy(), best.halves, best.rotations.copy(),
+                       best.shifts.copy(), best.scores.copy(), best.have_poses)
+
+    def take(rows: NDArray, trial: RefineState) -> None:
+        for name in ("classes", "rotations", "shifts", "scores"):
+            getattr(best, name)[rows] = getattr(trial, name)[rows]
+
+    def take_highest_mean(rows: NDArray) -> None:
+        if rows.any():
+            take(rows, max(trials, key=lambda t: float(t.scores[rows].mean())))
+
+    if config.reassign:
+        for h in (1, 2):
+            take_highest_mean(state.halves == h)
+        return best
+    for k in range(1, config.n_classes + 1):
+        rows = [(state.halves == h) & (state.classes == k) for h in (1, 2)]
+        if not (rows[0].any() and rows[1].any()):  # one half only: nothing to agree with
+            for r in rows:
+                take_highest_mean(r)
+            continue
+        agreement = half_agreement(particles, trials, k, config)
+        s1, s2 = np.unravel_index(int(np.argmax(agreement)), agreement.shape)
+        take(rows[0], trials[s1])
+        take(rows[1], trials[s2])
     return best
+
+
+def half_agreement(particles: ParticleSet, trials: list[RefineState], k: int,
+                   config: RefineConfig) -> NDArray[np.float64]:
+    """Score of the best superposition of each start's half-2 average of class ``k`` onto each
+    start's half-1 average: array (S, S), rows half-1 starts, columns half-2 starts."""
+    maps = [[_average(particles, np.nonzero((t.halves == h) & (t.classes == k))[0], t, config)
+             for t in trials] for h in (1, 2)]
+    params = config.search_params(k)
+    return np.array([[float(align(m2, m1, method=config.method, params=params).score)
+                      for m2 in maps[1]] for m1 in maps[0]])
 
 
 def common_frame(particles: ParticleSet, state: RefineState, config: RefineConfig
@@ -391,7 +434,7 @@ def common_frame(particles: ParticleSet, state: RefineState, config: RefineConfi
             continue
         m1 = _average(particles, i1, state, config)
         m2 = _average(particles, i2, state, config)
-        t = align(m2, m1, method=config.method, params=config.params)
+        t = align(m2, m1, method=config.method, params=config.search_params(k))
         inv_r, inv_t = invert_pose(t.rotation.numpy(), t.shift.numpy())
         rot[i2], shift[i2] = compose_poses(rot[i2], shift[i2], inv_r, inv_t)
     return RefineState(state.iteration, state.classes, state.halves, rot, shift, state.scores,

@@ -44,18 +44,23 @@ def _write_and_report(result: Prediction, particles: ParticleSet, out: Path, mod
     config = model.parent / "config.json"  # written by jimnet train beside model.pt
     training = json.loads(config.read_text()) if config.is_file() else None
     metrics = model.parent / METRICS_NAME
+    radii = {str(c.number): round(c.particle_radius * particles.pixel_size, 1)
+             for c in result.classes if c.particle_radius is not None}
     resolutions = write_prediction(result, particles, out, force=force,
                                    metrics=metrics if metrics.is_file() else None,
-                                   run_info={**info, "scores": scores, "training": training})
+                                   run_info={**info, "scores": scores, "training": training,
+                                             "particle_radius_angstrom": radii})
     if result.bic:
         console.print(f"K = {min(result.bic, key=result.bic.__getitem__)} chosen by BIC over K = "
                       f"{min(result.bic)}…{max(result.bic)} (classes_bic.csv)")
     table = Table("class", "particles", "resolution (Å, FSC 0.143)",
+                  *(["mask radius (Å)"] if radii else []),
                   title=f"jimnet predict (clusters: {result.cluster_method}, poses: "
                   f"{result.align_method})")
     for cls in result.classes:
         res = resolutions.get(cls.number)  # none for a one-member class
-        table.add_row(str(cls.number), str(len(cls.members)), "–" if res is None else f"{res:.1f}")
+        table.add_row(str(cls.number), str(len(cls.members)), "–" if res is None else f"{res:.1f}",
+                      *([f"{radii.get(str(cls.number), float('nan')):g}"] if radii else []))
     console.print(table)
     if scores:
         console.print(", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
@@ -103,14 +108,15 @@ def predict_command(
                                               "global ones.")] = 1,
     starts: Annotated[int, typer.Option(help="Classical: reference-free starts per half set "
                                         "and class (each from another seeded member, 2 "
-                                        "rounds); the one whose particles score highest "
-                                        "against their own average is kept.")] = 3,
+                                        "rounds); per class the half-1 and half-2 starts "
+                                        "whose averages agree best are kept.")] = 3,
     top_fraction: Annotated[float, typer.Option(help="Classical: fraction of each class's "
                                                 "best-scoring members averaged into the "
                                                 "global rounds' references (0–1].")] = 0.5,
     particle_radius: Annotated[float | None, typer.Option(
         help="Classical: particle radius in Å, for the soft mask around each particle "
-        "(default: 5/16 of the box edge).", show_default=False)] = None,
+        "(default: measured per class from its members' band-passed energy profile, printed "
+        "in the class table).", show_default=False)] = None,
     refine: Annotated[str, typer.Option(help="Network alignment only: then one classical pass: "
                                         "'ht' or 'fa' aligns every member to its class "
                                         "average by wedge-aware constrained-correlation search "

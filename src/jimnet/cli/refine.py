@@ -77,8 +77,9 @@ def refine_command(
     starts: Annotated[
         int, typer.Option("--starts", min=1, help="Without input poses: reference-free starts "
                           "(each from other seeded member particles, --start-rounds rounds); "
-                          "per half set (and class with --fixed-classes) the start whose "
-                          "particles score highest is kept.")
+                          "per half set the start whose particles score highest is kept; with "
+                          "--fixed-classes, per class the half-1 and half-2 starts whose "
+                          "averages agree best.")
     ] = 1,
     start_rounds: Annotated[
         int, typer.Option("--start-rounds", min=1, help="Rounds of each start.")

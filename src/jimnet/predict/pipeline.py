@@ -8,7 +8,8 @@
    classical engine (:func:`jimnet.align.refine.refine` with the clusters fixed): gold-standard
    half sets, global constrained-correlation search against a seeded member and then against
    each half's class average (of its best-scoring half) for ``iterations`` rounds, the first
-   two from ``n_starts`` seeded members of which the best-scoring is kept, then
+   two from ``n_starts`` seeded members of which, per class, the half-1 and half-2 starts whose
+   averages agree best are kept (each cluster masked by its measured particle radius), then
    ``local_rounds`` local rounds.
    This is not sharded under ``torchrun``: every rank computes it (same result).
 
@@ -46,6 +47,7 @@ import torch
 from torch import nn
 
 from jimnet.align import AlignParams, align_to_reference
+from jimnet.align.centre import band_energy_profile, particle_radius_from_profile
 from jimnet.align.refine import RefineConfig, state_from
 from jimnet.align.refine import refine as run_refinement
 from jimnet.average import WedgeWeightedAverager
@@ -77,6 +79,7 @@ class ClassResult:
     members: np.ndarray
     average: torch.Tensor
     half_maps: tuple[torch.Tensor, torch.Tensor] | None  # None for a one-member cluster
+    particle_radius: float | None = None  # voxels, where the classical path used one per class
 
 
 @dataclass
@@ -263,6 +266,37 @@ def _refine_members(particles: ParticleSet, members: np.ndarray, reference: torc
     return res.rotation.double().numpy(), res.shift.double().numpy()
 
 
+def cluster_particle_radii(particles: ParticleSet, labels: np.ndarray, *, batch_size: int = 16,
+                           mask_width: float = AlignParams.mask_width) -> tuple[float, ...]:
+    """Particle radius (voxels) of each cluster, measured from its members' band-passed energy.
+
+    Per cluster the members' energy profiles about their particle centres are summed
+    (:func:`jimnet.align.centre.band_energy_profile`, centres located with a radius of a quarter
+    of the box) and read off by :func:`~jimnet.align.centre.particle_radius_from_profile`. A
+    fixed radius cuts off large particles (the 80S ribosome stand-in spans 25 voxels of a 32³
+    box) and lets noise into the mask of small ones. Clipped to ``3 … N/2 − mask_width`` so the
+    soft mask stays inside the box.
+
+    Returns
+    -------
+    tuple of float
+        Radius of clusters ``0 … K − 1`` (``K = labels.max() + 1``; an empty cluster gets the
+        upper bound).
+    """
+    n = particles.box_size
+    upper = max(3.0, n / 2 - mask_width)
+    radii = []
+    for c in range(int(labels.max()) + 1):
+        members = np.flatnonzero(labels == c)
+        if members.size == 0:
+            radii.append(upper)
+            continue
+        profile = sum(band_energy_profile(batch.float(), n / 4)
+                      for batch in iterate_batches(particles, members, batch_size))
+        radii.append(float(np.clip(particle_radius_from_profile(profile), 3.0, upper)))
+    return tuple(radii)
+
+
 def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_rounds: int = 5,
                         local_rounds: int = 1, n_starts: int = 3, top_fraction: float = 0.5,
                         particle_radius: float | None = None,
@@ -283,7 +317,8 @@ def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_ro
         Reference-free starts tried per half-class and the fraction of best-scoring members
         the global rounds' references average (:class:`~jimnet.align.refine.RefineConfig`).
     particle_radius : float, optional
-        Voxels (:func:`classical_params`).
+        Voxels, for every class. By default each cluster's radius is measured from its members
+        (:func:`cluster_particle_radii`).
     symmetry : str
         Point group of every class (:func:`classical_params`).
 
@@ -295,10 +330,13 @@ def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_ro
     """
     coarse, fine = classical_params(particles.box_size, particle_radius, symmetry)
     k = int(labels.max()) + 1
+    radii = (cluster_particle_radii(particles, labels, batch_size=batch_size)
+             if particle_radius is None else (float(particle_radius),) * k)
     config = RefineConfig(n_classes=k, n_iterations=global_rounds + local_rounds,
                           global_rounds=global_rounds, params=coarse, local_params=fine,
                           reassign=False, seed=seed, batch_size=batch_size, n_starts=n_starts,
-                          start_rounds=min(2, global_rounds), top_fraction=top_fraction)
+                          start_rounds=min(2, global_rounds), top_fraction=top_fraction,
+                          class_radii=radii)
     halves = np.zeros(len(particles), dtype=np.int64)
     for c in range(k):
         members = np.flatnonzero(labels == c)
@@ -311,7 +349,7 @@ def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_ro
                              initial=state)
     classes = [ClassResult(c, np.flatnonzero(res.state.classes == c), avg,
                            None if any(h is None for h in res.half_maps[c])
-                           else res.half_maps[c])
+                           else res.half_maps[c], radii[c - 1])
                for c, avg in res.averages.items()]
     return res.state.rotations, res.state.shifts, classes
 
