@@ -161,12 +161,11 @@ def test_multi_start_keeps_the_halves_that_agree_best(dataset):
     assert not np.allclose(trials[0].scores, trials[1].scores)
 
 
-def test_half_agreement_prefers_the_true_poses(dataset):
+def test_half_agreement_prefers_the_true_poses(tiny_star):
     # Of three "starts", only the middle one has the true poses; its two half averages agree
-    # with each other better than any pair involving random poses.
-    ps = ParticleSet.from_star(dataset / "particles.star")
-    config = _config(reassign=False)
-    classes, halves = ps.class_numbers(), ps.table["rlnRandomSubset"].to_numpy()
+    # with each other better than any pair involving random poses (asymmetric 4-blob classes).
+    ps = ParticleSet.from_star(tiny_star)
+    classes, halves = ps.class_numbers(), 1 + np.arange(len(ps)) % 2
     rot, shift = ps.poses()
     rng = np.random.default_rng(0)
 
@@ -174,8 +173,11 @@ def test_half_agreement_prefers_the_true_poses(dataset):
         return RefineState(1, classes, halves, r, shift, np.zeros(len(ps)), True)
 
     random = [Rotation.random(len(ps), random_state=rng).as_matrix() for _ in range(2)]
-    agreement = half_agreement(ps, [trial(random[0]), trial(rot), trial(random[1])], 1, config)
-    assert np.unravel_index(np.argmax(agreement), agreement.shape) == (1, 1), agreement
+    config = RefineConfig(n_classes=2, params=PARAMS, reassign=False)
+    for k in (1, 2):
+        agreement = half_agreement(ps, [trial(random[0]), trial(rot), trial(random[1])], k,
+                                   config)
+        assert np.unravel_index(np.argmax(agreement), agreement.shape) == (1, 1), agreement
 
 
 def test_top_fraction_ignores_the_low_scorers(dataset, tmp_path):
