@@ -18,6 +18,15 @@ from jimnet.fourier import frequency_magnitude
 SPATIAL = (-3, -2, -1)
 
 
+def _band_passed(volume: torch.Tensor, band_lo: float, band_hi: float) -> torch.Tensor:
+    """Difference-of-Gaussians band-pass of real volumes (P, N, N, N); edges in cycles per box."""
+    n = volume.shape[-1]
+    r = frequency_magnitude((n, n, n), "rfft", dtype=volume.dtype, device=volume.device) * n
+    band = torch.exp(-(r**2) / (2 * band_hi**2)) * (1.0 - torch.exp(-(r**2) / (2 * band_lo**2)))
+    return torch.fft.irfftn(torch.fft.rfftn(volume, dim=SPATIAL) * band, s=(n, n, n),
+                            dim=SPATIAL)
+
+
 def estimate_centre(
     volume: torch.Tensor,
     radius: float,
@@ -43,9 +52,7 @@ def estimate_centre(
     """
     n = volume.shape[-1]
     shape = (n, n, n)
-    r = frequency_magnitude(shape, "rfft", dtype=volume.dtype, device=volume.device) * n
-    band = torch.exp(-(r**2) / (2 * band_hi**2)) * (1.0 - torch.exp(-(r**2) / (2 * band_lo**2)))
-    bp = torch.fft.irfftn(torch.fft.rfftn(volume, dim=SPATIAL) * band, s=shape, dim=SPATIAL)
+    bp = _band_passed(volume, band_lo, band_hi)
     ball = torch.fft.ifftshift(soft_sphere(shape, radius, 2.0, dtype=volume.dtype,
                                            device=volume.device))
     energy = torch.fft.irfftn(torch.fft.rfftn(bp * bp, dim=SPATIAL) * torch.fft.rfftn(ball),
@@ -88,11 +95,7 @@ def band_energy_profile(volume: torch.Tensor, centre_radius: float, *, band_lo: 
         Sums from several batches add up.
     """
     n = volume.shape[-1]
-    shape = (n, n, n)
-    r = frequency_magnitude(shape, "rfft", dtype=volume.dtype, device=volume.device) * n
-    band = torch.exp(-(r**2) / (2 * band_hi**2)) * (1.0 - torch.exp(-(r**2) / (2 * band_lo**2)))
-    energy = torch.fft.irfftn(torch.fft.rfftn(volume, dim=SPATIAL) * band, s=shape,
-                              dim=SPATIAL) ** 2
+    energy = _band_passed(volume, band_lo, band_hi) ** 2
     centres = estimate_centre(volume, centre_radius, band_lo=band_lo, band_hi=band_hi)
     n_bins = n // 2 + 1
     axis = torch.arange(n, device=volume.device, dtype=volume.dtype)
