@@ -50,15 +50,18 @@ def estimate_centre(
     torch.Tensor, shape (P, 3)
         Integer-valued offsets (zyx, voxels) of the centre from ``N // 2``.
     """
-    n = volume.shape[-1]
+    return _centres_of(_band_passed(volume, band_lo, band_hi), radius)
+
+
+def _centres_of(bp: torch.Tensor, radius: float) -> torch.Tensor:
+    """:func:`estimate_centre` of already band-passed volumes."""
+    n = bp.shape[-1]
     shape = (n, n, n)
-    bp = _band_passed(volume, band_lo, band_hi)
-    ball = torch.fft.ifftshift(soft_sphere(shape, radius, 2.0, dtype=volume.dtype,
-                                           device=volume.device))
+    ball = torch.fft.ifftshift(soft_sphere(shape, radius, 2.0, dtype=bp.dtype, device=bp.device))
     energy = torch.fft.irfftn(torch.fft.rfftn(bp * bp, dim=SPATIAL) * torch.fft.rfftn(ball),
                               s=shape, dim=SPATIAL)
     idx = energy.flatten(1).argmax(1)
-    pos = torch.stack([idx // (n * n), (idx // n) % n, idx % n], -1).to(volume.dtype)
+    pos = torch.stack([idx // (n * n), (idx // n) % n, idx % n], -1).to(bp.dtype)
     return pos - n // 2
 
 
@@ -95,8 +98,9 @@ def band_energy_profile(volume: torch.Tensor, centre_radius: float, *, band_lo: 
         Sums from several batches add up.
     """
     n = volume.shape[-1]
-    energy = _band_passed(volume, band_lo, band_hi) ** 2
-    centres = estimate_centre(volume, centre_radius, band_lo=band_lo, band_hi=band_hi)
+    bp = _band_passed(volume, band_lo, band_hi)
+    energy = bp**2
+    centres = _centres_of(bp, centre_radius)
     n_bins = n // 2 + 1
     axis = torch.arange(n, device=volume.device, dtype=volume.dtype)
     sums = torch.zeros(n_bins, dtype=torch.float64, device=volume.device)

@@ -378,9 +378,9 @@ def multi_start(particles: ParticleSet, state: RefineState, config: RefineConfig
             trial = refine_iteration(particles, trial, config, device=device, progress=progress,
                                      start=start)
         trials.append(trial)
-    best = trials[0]
-    best = RefineState(best.iteration, best.classes.copy(), best.halves, best.rotations.copy(),
-                       best.shifts.copy(), best.scores.copy(), best.have_poses)
+    first = trials[0]
+    best = replace(first, classes=first.classes.copy(), rotations=first.rotations.copy(),
+                   shifts=first.shifts.copy(), scores=first.scores.copy())
 
     def take(rows: NDArray, trial: RefineState) -> None:
         for name in ("classes", "rotations", "shifts", "scores"):
