@@ -91,7 +91,7 @@ def main() -> None:
         for setting in args.settings:
             rounds, starts, top, radius = SETTINGS[setting]
             t0 = time.perf_counter()
-            rot, _, classes = classical_alignment(ps, truth, global_rounds=rounds,
+            _, rot, _, classes = classical_alignment(ps, truth, global_rounds=rounds,
                                                   local_rounds=1, n_starts=starts,
                                                   top_fraction=top, particle_radius=radius,
                                                   seed=args.seed)

@@ -37,7 +37,7 @@ if os.path.exists(cache):
     z = np.load(cache)
     rot, sh, avg = z["rot"], z["sh"], torch.as_tensor(z["avg"])
 else:
-    rot, sh, classes = classical_alignment(ps, np.zeros(n, int), seed=0)
+    _, rot, sh, classes = classical_alignment(ps, np.zeros(n, int), seed=0)
     avg = classes[0].average
     np.savez(cache, rot=rot, sh=sh, avg=avg.numpy())
 print(f"consensus {time.time()-t0:.0f}s", flush=True)

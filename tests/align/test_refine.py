@@ -1,11 +1,13 @@
 """Multi-reference refinement: gold-standard halves, resume, outputs, CLI."""
 
+import json
 import shutil
 
 import numpy as np
 import pytest
 import typer
 from scipy.spatial.transform import Rotation
+from scipy.stats import zscore
 from typer.testing import CliRunner
 
 from jimnet.align import AlignParams
@@ -13,6 +15,7 @@ from jimnet.align.refine import (
     LOG,
     RefineConfig,
     RefineState,
+    centred_scores,
     half_agreement,
     half_references,
     initial_state,
@@ -81,6 +84,12 @@ def test_resume_gives_the_uninterrupted_result(dataset, tmp_path):
     np.testing.assert_allclose(full.state.rotations, resumed.state.rotations, atol=1e-6)
     lines = (tmp_path / "cut" / LOG).read_text().splitlines()
     assert len(lines) == 2 and '"iteration": 2' in lines[1]
+    quiet = refine(ps, _config(n_iterations=2), tmp_path / "quiet", log_resolutions=False)
+    np.testing.assert_array_equal(full.state.classes, quiet.state.classes)
+    np.testing.assert_allclose(full.state.rotations, quiet.state.rotations, atol=1e-6)
+    assert quiet.resolutions == full.resolutions  # the final maps are built either way
+    assert all(json.loads(line)["resolution_angstrom"] is None
+               for line in (tmp_path / "quiet" / LOG).read_text().splitlines())
 
 
 def test_snr100_relative_poses_and_classes(dataset, tmp_path):
@@ -133,6 +142,10 @@ def test_cli_refine_and_bad_input(dataset, tmp_path):
                                       *args[6:]])
     assert bad.exit_code == 2 and "rlnClassNumber" in bad.output
     assert not (tmp_path / "bad").exists()
+    rule = CliRunner().invoke(_app(), [*args[:5], str(tmp_path / "rule"), *args[6:],
+                                       "--score-rule", "median"])
+    assert rule.exit_code == 2 and "score_rule" in rule.output
+    assert not (tmp_path / "rule").exists()
 
 
 def test_fixed_classes_are_kept(dataset, tmp_path):
@@ -217,7 +230,35 @@ def test_class_radii_set_each_class_mask():
 @pytest.mark.parametrize("bad", [{"n_starts": 0}, {"start_rounds": 0}, {"top_fraction": 0.0},
                                  {"top_fraction": 1.5}, {"class_radii": (3.0,)},
                                  {"class_radii": (3.0, 0.0), "reassign": False},
-                                 {"class_radii": (3.0, 5.0), "reassign": True}])
+                                 {"class_radii": (3.0, 5.0), "reassign": True},
+                                 {"score_rule": "median"}])
 def test_bad_start_settings(bad):
     with pytest.raises(ValueError):
         _config(**bad)
+
+
+def test_centred_scores_subtract_each_half_and_class_mean():
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=(12, 3)) * [1.0, 5.0, 0.1] + [0.0, 3.0, -1.0]
+    halves = np.repeat([1, 2], 6)
+    scores[halves == 2, 2] = -np.inf  # class 3 has no reference in half 2
+    centred = centred_scores(scores, halves)
+    for h in (1, 2):
+        rows = halves == h
+        scored = np.isfinite(scores[rows]).all(0)
+        block = scores[rows][:, scored]
+        # zscore(x)·std(x) = x − mean(x): an independent route to the same numbers
+        np.testing.assert_allclose(centred[rows][:, scored],
+                                   zscore(block, axis=0) * block.std(0))
+    assert np.isneginf(centred[halves == 2, 2]).all()
+
+
+def test_centring_undoes_a_reference_that_scores_high_with_everyone():
+    # class 2's reference correlates 0.5 higher with every particle (e.g. a larger particle):
+    # raw scores pull everything into it, centred ones keep the true classes
+    rng = np.random.default_rng(1)
+    truth = np.repeat([0, 1], 20)
+    scores = 0.05 * rng.normal(size=(40, 2)) + 0.2 * np.eye(2)[truth] + [0.0, 0.5]
+    halves = np.tile([1, 2], 20)
+    assert (scores.argmax(1) == 1).all()
+    np.testing.assert_array_equal(centred_scores(scores, halves).argmax(1), truth)

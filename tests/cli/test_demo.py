@@ -8,7 +8,7 @@ def test_demo_runs_end_to_end_on_a_tiny_set(tmp_path):
     res = CliRunner().invoke(app, ["demo", "--n-per-class", "3", "--epochs", "1", "--width",
                                    "0.0625", "--out", str(out), "--quiet"])
     assert res.exit_code == 0, res.output
-    for row in ("clustering accuracy (GMM)", "clustering accuracy (M_CP)",
+    for row in ("clustering accuracy (final classes)", "clustering accuracy (M_CP)",
                 "mean rotation error", "mean translation error", "resolution", "wall time"):
         assert row in res.output, row
     assert (out / "data" / "particles.star").is_file()

@@ -38,7 +38,10 @@ def demo(
                    ] = 0.1,
     mode: Annotated[str, typer.Option(help="Simulator: fourier (fast) or tiltseries.")
                     ] = "fourier",
-    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 3,
+    epochs: Annotated[int, typer.Option(help="Training epochs. With the default spectral "
+                                        "clusters and classical poses the outputs do not use "
+                                        "the network; its training is shown, and its M_CP "
+                                        "clustering is reported beside them.")] = 1,
     width: Annotated[float, typer.Option(help="Network width multiplier (1.0 = paper).")
                      ] = 0.125,
     batch_size: Annotated[int, typer.Option(help="Pairs per optimisation step.")] = 16,
@@ -101,7 +104,11 @@ def demo(
     table = Table("metric", "value", title=f"jimnet demo: 5 classes × {n_per_class}, SNR {snr:g}"
                   f", {mode} mode, width {width:g}, {epochs} epochs; clusters: {cluster}, "
                   f"poses: {align}")
-    table.add_row("clustering accuracy (GMM)", f"{scores.get('accuracy_gmm', float('nan')):.3f}")
+    table.add_row("clustering accuracy (final classes)",
+                  f"{scores.get('accuracy_gmm', float('nan')):.3f}")
+    if "accuracy_clusters" in scores:
+        table.add_row(f"clustering accuracy ({cluster} clusters, before reassignment)",
+                      f"{scores['accuracy_clusters']:.3f}")
     table.add_row("clustering accuracy (M_CP)",
                   f"{scores.get('accuracy_mcp', float('nan')):.3f}")
     table.add_row("mean rotation error ‖ΔR‖_F (per particle, class frame fitted)",
@@ -112,7 +119,8 @@ def demo(
                   f"{scores.get('translation_error', float('nan')):.2f}")
     for number, res in resolutions.items():
         table.add_row(f"class {number} resolution (Å, FSC 0.143)", f"{res:.1f}")
-    table.add_row("wall time (s)", f"{time.perf_counter() - t0:.0f}")
+    wall = time.perf_counter() - t0
+    table.add_row("wall time (s)", f"{wall:.0f}")
     console.print(table)
     console.print(f"data: {data}  model: {run / 'model.pt'}  results: {out / 'predict'}  "
                   f"report: {out / 'predict' / 'report.html'}")
@@ -121,6 +129,8 @@ def demo(
     missed = [f"{name} {scores[key]:.3f} (target {'≥' if at_least else '≤'} {target})"
               for name, key, target, at_least in targets
               if key in scores and (scores[key] < target if at_least else scores[key] > target)]
+    if wall > 600.0:
+        missed.append(f"wall time {wall:.0f} s (target ≤ 600 s on 2 CPU cores)")
     if missed:
         console.print("note: below the targets: " + "; ".join(missed) + ". See README.md, "
                       "'Results', for what is measured and what is not solved yet.")

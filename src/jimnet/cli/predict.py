@@ -55,7 +55,8 @@ def _write_and_report(result: Prediction, particles: ParticleSet, out: Path, mod
                       f"{min(result.bic)}…{max(result.bic)} (classes_bic.csv)")
     table = Table("class", "particles", "resolution (Å, FSC 0.143)",
                   *(["mask radius (Å)"] if radii else []),
-                  title=f"jimnet predict (clusters: {result.cluster_method}, poses: "
+                  title=f"jimnet predict (clusters: {result.cluster_method}"
+                  f"{', then reassigned' if result.cluster_labels is not None else ''}, poses: "
                   f"{result.align_method})")
     for cls in result.classes:
         res = resolutions.get(cls.number)  # none for a one-member class
@@ -103,13 +104,19 @@ def predict_command(
         "'network' = the trained network aligns every member onto the class average "
         "(fast; see README 'Results' for how it compares).")] = PosesFrom.classical,
     iterations: Annotated[int, typer.Option(help="Reference-free rounds per class (classical: "
-                                            "rounds with a global search).")] = 5,
+                                            "rounds with a global search).")] = 4,
     local_rounds: Annotated[int, typer.Option(help="Classical: local-search rounds after the "
                                               "global ones.")] = 1,
+    reassign_rounds: Annotated[int | None, typer.Option(
+        help="Classical: how many of the global rounds (the last) move particles between "
+        "classes: every particle is aligned to every class average of its half set (K× the "
+        "cost of a round) and moved to the class where its score minus the class's mean score over "
+        "the particles is highest. 0 keeps the clusters as clustered. Must be < --iterations "
+        "[default: 1, or 0 with --iterations 1].", show_default=False)] = None,
     starts: Annotated[int, typer.Option(help="Classical: reference-free starts per half set "
                                         "and class (each from another seeded member, 2 "
                                         "rounds); per class the half-1 and half-2 starts "
-                                        "whose averages agree best are kept.")] = 3,
+                                        "whose averages agree best are kept.")] = 2,
     top_fraction: Annotated[float, typer.Option(help="Classical: fraction of each class's "
                                                 "best-scoring members averaged into the "
                                                 "global rounds' references (0–1].")] = 0.5,
@@ -169,6 +176,9 @@ def predict_command(
     if iterations < 1 or batch_size < 1 or local_rounds < 0 or starts < 1:
         raise JimnetInputError("--iterations, --starts and --batch-size must be ≥ 1, "
                                "--local-rounds ≥ 0")
+    if reassign_rounds is not None and not 0 <= reassign_rounds < iterations:
+        raise JimnetInputError(f"--reassign-rounds must be ≥ 0 and < --iterations "
+                               f"({iterations}), got {reassign_rounds}")
     if not 0 < top_fraction <= 1:
         raise JimnetInputError(f"--top-fraction must be in (0, 1], got {top_fraction:g}")
     if particle_radius is not None and particle_radius <= 0:
@@ -203,7 +213,8 @@ def predict_command(
         result = predict(net, ps, n_clusters=n_clusters, cluster=str(cluster), align=str(align),
                          normalisation=model_normalisation(ckpt.get("extra", {}), ps),
                          iterations=iterations, local_rounds=local_rounds,
-                         n_starts=starts, top_fraction=top_fraction,
+                         reassign_rounds=reassign_rounds, n_starts=starts,
+                         top_fraction=top_fraction,
                          particle_radius=radius_vox, symmetry=symmetry, refine=refine,
                          refine_params=AlignParams(angular_step=angular_step, symmetry=symmetry),
                          batch_size=batch_size, seed=seed,

@@ -74,6 +74,12 @@ def refine_command(
         bool, typer.Option("--fixed-classes", help="Keep the starting classes: align each "
                            "particle to its own class only (K times cheaper).")
     ] = False,
+    score_rule: Annotated[
+        str, typer.Option("--score-rule", help="What reassignment compares: 'centred' = each "
+                          "class's scores minus their mean over the half set (removes the "
+                          "pull of references that correlate higher with every particle), "
+                          "'raw' = the constrained correlations.")
+    ] = "centred",
     starts: Annotated[
         int, typer.Option("--starts", min=1, help="Without input poses: reference-free starts "
                           "(each from other seeded member particles, --start-rounds rounds); "
@@ -121,7 +127,8 @@ def refine_command(
                               params=params, local_step=local_step,
                               use_input_classes=not ignore_classes,
                               use_input_poses=not ignore_poses, seed=seed,
-                              reassign=not fixed_classes, n_starts=starts,
+                              reassign=not fixed_classes, score_rule=score_rule,
+                              n_starts=starts,
                               start_rounds=start_rounds, top_fraction=top_fraction,
                               batch_size=batch_size)
     except ValueError as exc:

@@ -24,6 +24,8 @@ def truth_metrics(result: Prediction, particles: ParticleSet, seed: int,
                   symmetry: str | None = None) -> dict[str, float] | None:
     """Clustering accuracy and pose errors against the STAR's true classes/poses.
 
+    ``accuracy_gmm``: of the final labels; ``accuracy_clusters`` (when the alignment moved
+    particles between clusters): of the clustering step's labels before that.
     ``rotation_error`` / ``translation_error``: means over 2000 random same-cluster, same-class
     pairs of the relative-pose errors (the paper's protocol; to the nearest mate under
     ``symmetry``). ``rotation_error_particle``: mean per-particle error after fitting each
@@ -34,6 +36,8 @@ def truth_metrics(result: Prediction, particles: ParticleSet, seed: int,
         return None
     out = {"accuracy_gmm": clustering_accuracy(truth - 1, result.labels).accuracy,
            "accuracy_mcp": clustering_accuracy(truth - 1, result.mcp_labels).accuracy}
+    if result.cluster_labels is not None:
+        out["accuracy_clusters"] = clustering_accuracy(truth - 1, result.cluster_labels).accuracy
     if "rlnAngleRot" in particles.table.columns:
         pairs = random_same_class_pairs(result.labels, truth, 2000, np.random.default_rng(seed))
         if len(pairs):

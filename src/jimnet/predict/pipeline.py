@@ -40,7 +40,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -48,7 +48,7 @@ from torch import nn
 
 from jimnet.align import AlignParams, align_to_reference
 from jimnet.align.centre import band_energy_profile, particle_radius_from_profile
-from jimnet.align.refine import RefineConfig, state_from
+from jimnet.align.refine import RefineConfig, RefineResult, state_from
 from jimnet.align.refine import refine as run_refinement
 from jimnet.average import WedgeWeightedAverager
 from jimnet.cluster import (
@@ -102,6 +102,9 @@ class Prediction:
         BIC of the GMM for every K tried when K was chosen automatically (else empty).
     cluster_method : str
         What the clusters were computed from ("network" or "spectral").
+    cluster_labels : numpy.ndarray of int, shape (n,), optional
+        The clustering step's 0-based labels where the alignment then moved particles between
+        clusters (``labels`` are the final ones); ``None`` otherwise.
     align_method : str
         What the poses were computed by ("classical" or "network").
     """
@@ -116,6 +119,7 @@ class Prediction:
     bic: dict[int, float] = field(default_factory=dict)
     cluster_method: str = "network"
     align_method: str = "network"
+    cluster_labels: np.ndarray | None = None
 
 
 CLUSTER_METHODS: tuple[str, ...] = ("network", "spectral")
@@ -267,7 +271,8 @@ def _refine_members(particles: ParticleSet, members: np.ndarray, reference: torc
 
 
 def cluster_particle_radii(particles: ParticleSet, labels: np.ndarray, *, batch_size: int = 16,
-                           mask_width: float = AlignParams.mask_width) -> tuple[float, ...]:
+                           mask_width: float = AlignParams.mask_width,
+                           n_clusters: int | None = None) -> tuple[float, ...]:
     """Particle radius (voxels) of each cluster, measured from its members' band-passed energy.
 
     Per cluster the members' energy profiles about their particle centres are summed
@@ -280,13 +285,13 @@ def cluster_particle_radii(particles: ParticleSet, labels: np.ndarray, *, batch_
     Returns
     -------
     tuple of float
-        Radius of clusters ``0 … K − 1`` (``K = labels.max() + 1``; an empty cluster gets the
-        upper bound).
+        Radius of clusters ``0 … K − 1`` (``K = n_clusters``, by default ``labels.max() + 1``;
+        an empty cluster gets the upper bound).
     """
     n = particles.box_size
     upper = max(3.0, n / 2 - mask_width)
     radii = []
-    for c in range(int(labels.max()) + 1):
+    for c in range(n_clusters or int(labels.max()) + 1):
         members = np.flatnonzero(labels == c)
         if members.size == 0:
             radii.append(upper)
@@ -297,22 +302,39 @@ def cluster_particle_radii(particles: ParticleSet, labels: np.ndarray, *, batch_
     return tuple(radii)
 
 
-def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_rounds: int = 5,
-                        local_rounds: int = 1, n_starts: int = 3, top_fraction: float = 0.5,
-                        particle_radius: float | None = None,
+def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_rounds: int = 4,
+                        local_rounds: int = 1, reassign_rounds: int = 0,
+                        score_rule: str = "centred", n_starts: int = 2,
+                        top_fraction: float = 0.5, particle_radius: float | None = None,
                         symmetry: str = "C1", seed: int = 0, batch_size: int = 8,
                         device: torch.device | str = "cpu", progress: Progress | None = None
-                        ) -> tuple[np.ndarray, np.ndarray, list[ClassResult]]:
-    """Reference-free classical alignment of fixed clusters (gold-standard halves).
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[ClassResult]]:
+    """Reference-free classical alignment of clusters (gold-standard halves), optionally
+    followed by multi-reference reassignment.
+
+    Three stages, each a :func:`jimnet.align.refine.refine` run continuing from the last:
+
+    1. ``global_rounds - reassign_rounds`` global rounds with the clusters fixed, each cluster
+       masked by its own particle radius (reference-free starts first);
+    2. ``reassign_rounds`` global rounds in which every particle is aligned to every class
+       average of its half set and moved to the class with the highest centred score (the
+       score minus the class's mean score over the half set), all classes masked by one
+       radius (the largest), so the scores are comparable;
+    3. ``local_rounds`` local rounds with the (new) clusters fixed, radii measured again.
 
     Parameters
     ----------
     particles : ParticleSet
     labels : int array, shape (n,)
-        0-based clusters (kept fixed).
+        0-based starting clusters (kept fixed unless ``reassign_rounds``).
     global_rounds, local_rounds : int
         Rounds with a global search (the first against one seeded member per half and class,
         the others against the half's class average) and with a local search after them.
+    reassign_rounds : int
+        How many of the global rounds (the last) move particles between clusters; fewer than
+        ``global_rounds``.
+    score_rule : {"centred", "raw"}
+        What the reassignment compares (:class:`~jimnet.align.refine.RefineConfig`).
     n_starts, top_fraction : int, float
         Reference-free starts tried per half-class and the fraction of best-scoring members
         the global rounds' references average (:class:`~jimnet.align.refine.RefineConfig`).
@@ -324,41 +346,79 @@ def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_ro
 
     Returns
     -------
+    labels : int array, shape (n,)
+        0-based final clusters (the input's unless ``reassign_rounds``).
     rotations, shifts : arrays, shapes (n, 3, 3), (n, 3)
         Class average → particle poses, one frame per class.
     classes : list of ClassResult
     """
-    coarse, fine = classical_params(particles.box_size, particle_radius, symmetry)
+    if not 0 <= reassign_rounds < global_rounds:
+        raise ValueError("reassign_rounds must be ≥ 0 and smaller than global_rounds")
     k = int(labels.max()) + 1
-    radii = (cluster_particle_radii(particles, labels, batch_size=batch_size)
-             if particle_radius is None else (float(particle_radius),) * k)
-    config = RefineConfig(n_classes=k, n_iterations=global_rounds + local_rounds,
-                          global_rounds=global_rounds, params=coarse, local_params=fine,
-                          reassign=False, seed=seed, batch_size=batch_size, n_starts=n_starts,
-                          start_rounds=min(2, global_rounds), top_fraction=top_fraction,
-                          class_radii=radii)
-    halves = np.zeros(len(particles), dtype=np.int64)
+
+    def radii_of(labels: np.ndarray) -> tuple[float, ...]:
+        return (cluster_particle_radii(particles, labels, batch_size=batch_size, n_clusters=k)
+                if particle_radius is None else (float(particle_radius),) * k)
+
+    def config(rounds: int, global_: int, radii: tuple[float, ...], reassign: bool
+               ) -> RefineConfig:
+        coarse, fine = classical_params(particles.box_size, max(radii), symmetry)
+        return RefineConfig(n_classes=k, n_iterations=rounds, global_rounds=global_,
+                            params=coarse, local_params=fine, reassign=reassign,
+                            score_rule=score_rule, seed=seed,
+                            batch_size=batch_size, n_starts=n_starts,
+                            start_rounds=max(1, min(2, global_)), top_fraction=top_fraction,
+                            class_radii=None if reassign else radii)
+
+    n = len(particles)
+    halves = np.zeros(n, dtype=np.int64)
     for c in range(k):
         members = np.flatnonzero(labels == c)
         halves[members] = _half_sets(particles, members)
     state = state_from(labels + 1, halves=halves, seed=seed)
-    report = (lambda done, total: progress("classical alignment", done, total)) if progress \
-        else None
+    fixed_rounds = global_rounds - reassign_rounds
+    first_rounds = fixed_rounds + (0 if reassign_rounds else local_rounds)
+    # particle alignments of all stages, for one progress bar
+    total = n * (first_rounds + (n_starts - 1) * min(2, fixed_rounds)
+                 + (reassign_rounds * k + local_rounds if reassign_rounds else 0))
+    done = 0
+
+    def run(cfg: RefineConfig, work: str) -> RefineResult:
+        nonlocal done, state
+        offset = done
+
+        def report(stage_done: int, stage_total: int) -> None:
+            nonlocal done
+            done = offset + stage_done
+            if progress:
+                progress("classical alignment", min(done, total), total)
+
+        res = run_refinement(particles, cfg, work, device=device, progress=report,
+                             initial=state, log_resolutions=False)
+        state = replace(res.state, iteration=0)  # the next stage's rounds count from 0
+        return res
+
+    radii = radii_of(labels)
     with tempfile.TemporaryDirectory() as work:
-        res = run_refinement(particles, config, work, device=device, progress=report,
-                             initial=state)
+        res = run(config(first_rounds, fixed_rounds, radii, False), os.path.join(work, "fixed"))
+        if reassign_rounds:
+            res = run(config(reassign_rounds, reassign_rounds, radii, True),
+                      os.path.join(work, "reassign"))
+            radii = radii_of(state.classes - 1)
+            if local_rounds:
+                res = run(config(local_rounds, 0, radii, False), os.path.join(work, "local"))
     classes = [ClassResult(c, np.flatnonzero(res.state.classes == c), avg,
                            None if any(h is None for h in res.half_maps[c])
                            else res.half_maps[c], radii[c - 1])
                for c, avg in res.averages.items()]
-    return res.state.rotations, res.state.shifts, classes
+    return res.state.classes - 1, res.state.rotations, res.state.shifts, classes
 
 
 def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str | None = None,
             cluster: str = "spectral", align: str = "classical",
-            normalisation: Normalisation | None = None, iterations: int = 5,
-            local_rounds: int = 1, n_starts: int = 3, top_fraction: float = 0.5,
-            particle_radius: float | None = None,
+            normalisation: Normalisation | None = None, iterations: int = 4,
+            local_rounds: int = 1, reassign_rounds: int | None = None, n_starts: int = 2,
+            top_fraction: float = 0.5, particle_radius: float | None = None,
             symmetry: str = "C1", refine: str = "none", refine_params: AlignParams | None = None,
             batch_size: int = 16, seed: int = 0, use_tsne: bool = True,
             device: str | torch.device = "cpu", progress: Progress | None = None) -> Prediction:
@@ -382,6 +442,11 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str |
         Reference-free alignment/averaging rounds per cluster (classical: the global rounds).
     local_rounds : int
         Classical only: local rounds after the global ones.
+    reassign_rounds : int, optional
+        Classical only: how many of the global rounds (the last) move particles between
+        clusters by their centred scores (minus each class's mean score) against every class average
+        (:func:`classical_alignment`); 0 keeps the clusters as clustered. Default: 1, or 0
+        with a single global round.
     n_starts, top_fraction : int, float
         Classical only: reference-free starts tried and the fraction of best-scoring members
         averaged into the global rounds' references (:func:`classical_alignment`).
@@ -426,12 +491,16 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str |
     labels = broadcast_array(labels)
     embedding = broadcast_array(embedding)
     if align == "classical":
-        rotations, shifts, classes = classical_alignment(
+        clustered = labels
+        if reassign_rounds is None:
+            reassign_rounds = 1 if iterations > 1 else 0
+        labels, rotations, shifts, classes = classical_alignment(
             particles, labels, global_rounds=iterations, local_rounds=local_rounds,
-            n_starts=n_starts, top_fraction=top_fraction, particle_radius=particle_radius,
+            reassign_rounds=reassign_rounds, n_starts=n_starts, top_fraction=top_fraction,
+            particle_radius=particle_radius,
             symmetry=symmetry, seed=seed, device=dev, progress=progress)
         return Prediction(labels, mcp, features, embedding, rotations, shifts, classes, bic,
-                          cluster, align)
+                          cluster, align, clustered if reassign_rounds else None)
     k = int(labels.max()) + 1  # K may have been chosen here (n_clusters="auto")
     tilts = particles.tilt_ranges()
     n = len(particles)
