@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_reference_free import SETS, simulate
+from bench_reference_free import SETS, add_data_options, simulate
 
 from jimnet.evaluate.clustering import clustering_accuracy, contingency_matrix
 from jimnet.evaluate.poses import fitted_frame_rotation_errors
@@ -46,13 +46,9 @@ SETTINGS = {  # name → (global rounds, starts, reassignment rounds, score rule
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sets", nargs="+", default=["paper"], choices=list(SETS))
-    ap.add_argument("--settings", nargs="+", default=["fixed", "centred-1"], choices=list(SETTINGS))
-    ap.add_argument("--snr", type=float, default=0.1)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--structures-dir", type=Path,
-                    default=Path(__file__).resolve().parents[2] / "shared" / "data" /
-                    "structures" / "polnet_mrcs_10A")
-    ap.add_argument("--work", type=Path, default=Path("/tmp/jimnet_reference_free"))
+    ap.add_argument("--settings", nargs="+", default=["fixed", "centred-1"],
+                    choices=list(SETTINGS))
+    add_data_options(ap)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/cluster_reassign.md"))
     args = ap.parse_args()
     t_start = time.perf_counter()

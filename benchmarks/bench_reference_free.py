@@ -68,16 +68,21 @@ def simulate(name: str, structures_dir: Path, snr: float, seed: int, out: Path) 
     return out / "particles.star"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
-    ap.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+def add_data_options(ap: argparse.ArgumentParser) -> None:
+    """The simulation options shared by the benchmarks that use :data:`SETS`."""
     ap.add_argument("--snr", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--structures-dir", type=Path,
                     default=Path(__file__).resolve().parents[2] / "shared" / "data" /
                     "structures" / "polnet_mrcs_10A")
     ap.add_argument("--work", type=Path, default=Path("/tmp/jimnet_reference_free"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    ap.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    add_data_options(ap)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/reference_free.md"))
     args = ap.parse_args()
     t_start = time.perf_counter()

@@ -5,12 +5,13 @@
    wedge-aware shell power spectra (``cluster="spectral"``); the M_CP predictions are recorded
    too.
 3. Alignment, ``align="classical"`` (default): reference-free refinement of each cluster by the
-   classical engine (:func:`jimnet.align.refine.refine` with the clusters fixed): gold-standard
+   classical engine (:func:`jimnet.align.refine.refine`, :func:`classical_alignment`): gold-standard
    half sets, global constrained-correlation search against a seeded member and then against
    each half's class average (of its best-scoring half) for ``iterations`` rounds, the first
    two from ``n_starts`` seeded members of which, per class, the half-1 and half-2 starts whose
-   averages agree best are kept (each cluster masked by its measured particle radius), then
-   ``local_rounds`` local rounds.
+   averages agree best are kept (each cluster masked by its measured particle radius); the last
+   ``reassign_rounds`` global rounds move particles between clusters by their centred scores
+   against every class average; then ``local_rounds`` local rounds.
    This is not sharded under ``torchrun``: every rank computes it (same result).
 
    ``align="network"``: per cluster, iterative reference-free alignment with the network as the
