@@ -17,7 +17,8 @@ Settings (``global rounds / starts / top fraction / particle radius``, one local
 
 Sets: ``paper`` (the default benchmark's five stand-ins, 100 per class, ±60°, the demo's data),
 ``shape-a`` / ``shape-b`` (four structures of similar size outside the benchmark, see
-bench_cluster_shapes.py; 40 per class, ±50°).
+bench_cluster_shapes.py; 40 per class, ±50°), ``shape-c`` (four more: Rubisco, p97, Get3, 8TUX;
+added after the cluster-start choice was made on shape-a/shape-b, as a check on unseen shapes).
 
 Usage (from the repository root)::
 
@@ -46,6 +47,7 @@ SETS = {  # name → (structures, particles per class, tilt range)
     "paper": ([], 100, (-60.0, 60.0)),
     "shape-a": (["1u6g", "2cg9", "3d2f", "1f4a"], 40, (-50.0, 50.0)),
     "shape-b": (["4v4r_50S", "6utj", "7n4y", "3ipm"], 40, (-50.0, 50.0)),
+    "shape-c": (["1bxn", "3cf3", "3h84", "8tux"], 40, (-50.0, 50.0)),
 }
 SETTINGS = {  # name → (global rounds, starts, top fraction, radius in voxels or None: measured)
     "before": (3, 1, 1.0, 10.0),

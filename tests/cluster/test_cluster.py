@@ -47,3 +47,21 @@ def test_select_n_clusters_recovers_k_on_a_clean_mixture():
 def test_select_n_clusters_refuses_an_impossible_range():
     with pytest.raises(ValueError, match="cannot try"):
         select_n_clusters(np.zeros((3, 2)), 5, seed=0, min_clusters=4)
+
+
+def test_stability_is_high_for_separated_clusters_and_low_for_noise():
+    from jimnet.cluster import clustering_stability
+
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [8.0, 0.0], [0.0, 8.0]])
+    separated = np.concatenate([c + rng.normal(size=(30, 2)) for c in centres])
+    noise = rng.normal(size=(90, 2))
+    assert clustering_stability(separated, 3, seed=0) > 0.95
+    assert clustering_stability(noise, 3, seed=0) < 0.6
+
+
+def test_stability_needs_two_points_per_cluster_in_each_half():
+    from jimnet.cluster import clustering_stability
+
+    with pytest.raises(ValueError, match="at least 6"):
+        clustering_stability(np.zeros((5, 2)), 3, seed=0)

@@ -99,7 +99,7 @@ def test_a_one_member_cluster_gets_an_average_but_no_fsc(tiny_star, tiny_model, 
     monkeypatch.setattr(predict_module, "assign_clusters", one_singleton)
     ps = ParticleSet.from_star(tiny_star)
     result = predict(load_model(tiny_model), ps, n_clusters=2, iterations=1, batch_size=4,
-                     align="network")
+                     cluster="spectral", align="network")
     single = result.classes[1]
     assert list(single.members) == [len(ps) - 1] and single.half_maps is None
     resolutions = write_prediction(result, ps, tmp_path / "pred")
@@ -241,3 +241,27 @@ def test_predict_refuses_reassign_rounds_not_below_iterations(tiny_star, tiny_mo
                                    str(out), "--iterations", "2", "--reassign-rounds", "2",
                                    "--quiet"])
     assert res.exit_code == 2 and "--reassign-rounds" in res.output and not out.exists()
+
+
+@pytest.mark.parametrize(("spectral", "frame", "chosen", "tried"), [
+    (0.8, 0.9, "spectral", ["spectral"]),  # stable spectral clusters: frame is not computed
+    (0.2, 0.6, "frame", ["spectral", "frame"]),
+    (0.3, 0.1, "spectral", ["spectral", "frame"]),  # tried, but less stable than spectral
+])
+def test_auto_clusters_keep_stable_spectral_clusters_else_the_more_stable(
+        monkeypatch, spectral, frame, chosen, tried):
+    import jimnet.predict.pipeline as predict_module
+
+    called = []
+    stability = {"spectral": spectral, "frame": frame}
+
+    def fake_clusters(particles, features, k, *, method, **kwargs):
+        called.append(method)
+        return np.full(6, len(called)), np.full((6, 2), stability[method]), {}
+
+    monkeypatch.setattr(predict_module, "assign_clusters", fake_clusters)
+    monkeypatch.setattr(predict_module, "clustering_stability",
+                        lambda space, k, **kwargs: float(space[0, 0]))
+    labels, _, _, used, scores = predict_module._clusters(None, None, 2, "auto", seed=0)
+    assert used == chosen and called == tried and list(scores) == tried
+    np.testing.assert_array_equal(labels, np.full(6, tried.index(chosen) + 1))

@@ -183,6 +183,8 @@ def parse_symmetry(value: str) -> str:
 class ClusterMethod(StrEnum):
     """What predict's clusters are computed from (jimnet.predict.CLUSTER_METHODS)."""
 
+    auto = "auto"
+    frame = "frame"
     network = "network"
     spectral = "spectral"
 

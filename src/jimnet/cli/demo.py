@@ -1,8 +1,9 @@
 """``jimnet demo``: the main job end to end on embedded default data.
 
 Simulate the five-class benchmark (shipped stand-in structures) → train Jim-Net without labels →
-cluster, align and average (``jimnet predict``'s defaults: spectral clusters, classical
-reference-free alignment) → compare with the simulation's truth.
+cluster, align and average (``jimnet predict``'s defaults: spectral clusters unless they are
+unstable, then common-frame ones; classical reference-free alignment) → compare with the
+simulation's truth.
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ def demo(
                      ] = 0.125,
     batch_size: Annotated[int, typer.Option(help="Pairs per optimisation step.")] = 16,
     lr: Annotated[float, typer.Option(help="Learning rate (NAdam).")] = 1e-4,
-    cluster: Annotated[ClusterMethod, typer.Option(help="Clusters from: spectral or network "
-                                                   "(as jimnet predict).")
-                       ] = ClusterMethod.spectral,
+    cluster: Annotated[ClusterMethod, typer.Option(help="Clusters from: auto, spectral, "
+                                                   "frame or network (as jimnet predict).")
+                       ] = ClusterMethod.auto,
     align: Annotated[PosesFrom, typer.Option(help="Poses from: classical or network (as "
                                              "jimnet predict).")] = PosesFrom.classical,
     seed: Annotated[int, typer.Option(help="Seed of every random step.")] = 0,
@@ -102,12 +103,14 @@ def demo(
     resolutions = write_prediction(result, particles, out / "predict", force=force,
                                    metrics=run / METRICS_NAME, run_info=info)
     table = Table("metric", "value", title=f"jimnet demo: 5 classes × {n_per_class}, SNR {snr:g}"
-                  f", {mode} mode, width {width:g}, {epochs} epochs; clusters: {cluster}, "
+                  f", {mode} mode, width {width:g}, {epochs} epochs; clusters: "
+                  f"{result.cluster_method}{' (auto)' if result.cluster_stability else ''}, "
                   f"poses: {align}")
     table.add_row("clustering accuracy (final classes)",
                   f"{scores.get('accuracy_gmm', float('nan')):.3f}")
     if "accuracy_clusters" in scores:
-        table.add_row(f"clustering accuracy ({cluster} clusters, before reassignment)",
+        table.add_row(f"clustering accuracy ({result.cluster_method} clusters, before "
+                      "reassignment)",
                       f"{scores['accuracy_clusters']:.3f}")
     table.add_row("clustering accuracy (M_CP)",
                   f"{scores.get('accuracy_mcp', float('nan')):.3f}")

@@ -39,6 +39,7 @@ def _write_and_report(result: Prediction, particles: ParticleSet, out: Path, mod
     from jimnet.evaluate.truth import truth_metrics
     from jimnet.io.metrics import METRICS_NAME
     from jimnet.predict import write_prediction
+    from jimnet.predict.pipeline import STABLE_CLUSTERS
 
     scores = truth_metrics(result, particles, seed, symmetry)
     config = model.parent / "config.json"  # written by jimnet train beside model.pt
@@ -53,6 +54,11 @@ def _write_and_report(result: Prediction, particles: ParticleSet, out: Path, mod
     if result.bic:
         console.print(f"K = {min(result.bic, key=result.bic.__getitem__)} chosen by BIC over K = "
                       f"{min(result.bic)}…{max(result.bic)} (classes_bic.csv)")
+    if result.cluster_stability:
+        tried = ", ".join(f"{m} {v:.2f}" for m, v in result.cluster_stability.items())
+        console.print(f"--cluster auto chose {result.cluster_method} (cluster stability, "
+                      f"adjusted Rand index of half-fits: {tried}; spectral is kept from "
+                      f"{STABLE_CLUSTERS:g})")
     table = Table("class", "particles", "resolution (Å, FSC 0.143)",
                   *(["mask radius (Å)"] if radii else []),
                   title=f"jimnet predict (clusters: {result.cluster_method}"
@@ -91,12 +97,16 @@ def predict_command(
         "lowest BIC of the GMM (curve written to classes_bic.csv). Default: the model's K.",
         show_default=False)] = None,
     cluster: Annotated[ClusterMethod, typer.Option(
-        help="What the clusters are computed from: 'network' = t-SNE → GMM of the model's "
-        "M_CP features (the paper); 'spectral' = PCA → GMM of each particle's power per "
-        "Fourier shell over its observed (non-wedge) frequencies: rotation- and shift-invariant, "
-        "needs no training, separates classes that differ in size but not in shape (the "
-        "default: it measured better than the network's features, README 'Results').")
-    ] = ClusterMethod.spectral,
+        help="What the clusters are computed from: 'spectral' = PCA → GMM of each particle's "
+        "power per Fourier shell over its observed (non-wedge) frequencies: rotation- and "
+        "shift-invariant, fast, separates classes that differ in size but not in shape; "
+        "'frame' = PCA → GMM of each particle's observed difference from one average of all "
+        "particles after aligning them all to it: sees shape, costs one more alignment of "
+        "every particle (about 5 global searches each), needs SNR ≳ 1; 'auto' (default) = "
+        "spectral, unless its clusters are unstable (GMMs fitted on random halves disagree: "
+        "adjusted Rand index < 0.6), then also frame, keeping the more stable; 'network' = "
+        "t-SNE → GMM of the model's M_CP features (the paper).")
+    ] = ClusterMethod.auto,
     align: Annotated[PosesFrom, typer.Option(
         help="What aligns each class's members: 'classical' = reference-free refinement by "
         "wedge-aware constrained-correlation search with gold-standard half sets (global "
@@ -221,6 +231,8 @@ def predict_command(
                          use_tsne=tsne, device=dev, progress=progress)
     try:
         if is_main:
+            settings.update(cluster_used=result.cluster_method,
+                            cluster_stability=result.cluster_stability)
             info = run_info("jimnet predict", settings, device=dev, started=started,
                             processes=rank_and_world()[1])
             _write_and_report(result, ps, out, model, force, seed, console, info, symmetry)

@@ -1,9 +1,13 @@
 """Cluster, align and average a particle set with a trained Jim-Net (METHOD.md §6.2).
 
 1. Streaming feature pass: M_CP penultimate features and argmax predictions per particle.
-2. Clusters: t-SNE → GMM on the features (``cluster="network"``, the paper) or PCA → GMM on the
-   wedge-aware shell power spectra (``cluster="spectral"``); the M_CP predictions are recorded
-   too.
+2. Clusters: t-SNE → GMM on the features (``cluster="network"``, the paper), PCA → GMM on the
+   wedge-aware shell power spectra (``cluster="spectral"``) or on the particles' differences
+   from one common-frame average (``cluster="frame"``, :mod:`jimnet.cluster.frame`), or
+   ``cluster="auto"`` (default): spectral, unless its clusters are unstable
+   (:func:`jimnet.cluster.clustering_stability` below :data:`STABLE_CLUSTERS`), in which case
+   the common-frame features are computed too and the more stable of the two is kept. The
+   M_CP predictions are recorded too.
 3. Alignment, ``align="classical"`` (default): reference-free refinement of each cluster by the
    classical engine (:func:`jimnet.align.refine.refine`, :func:`classical_alignment`): gold-standard
    half sets, global constrained-correlation search against a seeded member and then against
@@ -53,9 +57,11 @@ from jimnet.align.refine import RefineConfig, RefineResult, state_from
 from jimnet.align.refine import refine as run_refinement
 from jimnet.average import WedgeWeightedAverager
 from jimnet.cluster import (
+    clustering_stability,
     embed_features,
     embed_for_clustering,
     fit_gmm,
+    frame_features,
     select_n_clusters,
     spectral_features,
 )
@@ -102,12 +108,16 @@ class Prediction:
     bic : dict of int to float
         BIC of the GMM for every K tried when K was chosen automatically (else empty).
     cluster_method : str
-        What the clusters were computed from ("network" or "spectral").
+        What the clusters were computed from ("network", "spectral" or "frame"; with
+        ``cluster="auto"`` the one chosen).
     cluster_labels : numpy.ndarray of int, shape (n,), optional
         The clustering step's 0-based labels where the alignment then moved particles between
         clusters (``labels`` are the final ones); ``None`` otherwise.
     align_method : str
         What the poses were computed by ("classical" or "network").
+    cluster_stability : dict of str to float
+        With ``cluster="auto"``: the stability of each clustering tried
+        (:func:`jimnet.cluster.clustering_stability`).
     """
 
     labels: np.ndarray
@@ -121,9 +131,14 @@ class Prediction:
     cluster_method: str = "network"
     align_method: str = "network"
     cluster_labels: np.ndarray | None = None
+    cluster_stability: dict[str, float] = field(default_factory=dict)
 
 
-CLUSTER_METHODS: tuple[str, ...] = ("network", "spectral")
+CLUSTER_METHODS: tuple[str, ...] = ("auto", "frame", "network", "spectral")
+# ``cluster="auto"`` keeps the spectral clusters when their stability (mean adjusted Rand index
+# of GMMs fitted on random halves, in the space's own coordinates) reaches this; below it the
+# common-frame features are tried (benchmarks/results/cluster_start_snr1.md, _snr0.1.md).
+STABLE_CLUSTERS = 0.6
 ALIGN_METHODS: tuple[str, ...] = ("classical", "network")
 
 
@@ -144,11 +159,36 @@ def classical_params(box_size: int, particle_radius: float | None = None,
                          band_factor=3.5, particle_radius=radius, symmetry=symmetry)
     return coarse, AlignParams(particle_radius=radius, symmetry=symmetry)
 MAX_AUTO_CLUSTERS = 10  # largest K tried by n_clusters="auto"
+SPACE_GMM = {"covariance_type": "diag", "n_init": 10}  # the GMM of the spectral/frame spaces
+
+
+def common_frame_space(particles: ParticleSet, *, n_starts: int = 2, symmetry: str = "C1",
+                       seed: int = 0, batch_size: int = 16, device: torch.device | str = "cpu",
+                       progress: Progress | None = None) -> np.ndarray:
+    """:func:`jimnet.cluster.frame_features` after aligning all particles as one class.
+
+    The common frame comes from :func:`classical_alignment` with every particle in one cluster
+    (3 global rounds, the first two from ``n_starts`` starts, 1 local round).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, c)
+        Principal-component coordinates of the particles' differences from the average.
+    """
+    _, rotations, shifts, (one,) = classical_alignment(
+        particles, np.zeros(len(particles), dtype=np.int64), global_rounds=3, local_rounds=1,
+        n_starts=n_starts, symmetry=symmetry, seed=seed, device=device, progress=progress)
+    report = (lambda done, total: progress("common-frame features", done, total)) \
+        if progress else None
+    return frame_features(particles, rotations, shifts, one.average,
+                          particle_radius=float(one.particle_radius), batch_size=batch_size,
+                          progress=report)
 
 
 def assign_clusters(particles: ParticleSet, features: np.ndarray, n_clusters: int | str, *,
                     method: str = "network", seed: int = 0, use_tsne: bool = True,
-                    batch_size: int = 16, progress: Progress | None = None
+                    batch_size: int = 16, n_starts: int = 2, symmetry: str = "C1",
+                    device: torch.device | str = "cpu", progress: Progress | None = None
                     ) -> tuple[np.ndarray, np.ndarray, dict[int, float]]:
     """GMM clusters of the particles in the space ``method`` names.
 
@@ -160,10 +200,13 @@ def assign_clusters(particles: ParticleSet, features: np.ndarray, n_clusters: in
     n_clusters : int or "auto"
         K, or ``"auto"``: the K in ``1 … min(MAX_AUTO_CLUSTERS, n − 1)`` with the lowest BIC
         (:func:`jimnet.cluster.select_n_clusters`).
-    method : {"network", "spectral"}
+    method : {"network", "spectral", "frame"}
         ``"network"``: t-SNE → GMM of the network features (the paper). ``"spectral"``: PCA of
         the wedge-aware shell power spectra (:mod:`jimnet.cluster.spectral`) → GMM, the
-        rotation-invariant floor that needs no model.
+        rotation-invariant floor that needs no model. ``"frame"``: PCA of the differences from
+        a common-frame average (:func:`common_frame_space`) → GMM; sees shape, needs signal.
+    n_starts, symmetry, device
+        ``"frame"`` only: its alignment (:func:`common_frame_space`).
 
     Returns
     -------
@@ -178,10 +221,14 @@ def assign_clusters(particles: ParticleSet, features: np.ndarray, n_clusters: in
         report = (lambda done, total: progress("spectra", done, total)) if progress else None
         space = embed_features(spectral_features(particles, batch_size=batch_size,
                                                  progress=report))
+    elif method == "frame":
+        space = common_frame_space(particles, n_starts=n_starts, symmetry=symmetry, seed=seed,
+                                   batch_size=batch_size, device=device, progress=progress)
     elif method == "network":
         space = embed_for_clustering(features, seed=seed, use_tsne=use_tsne)
     else:
-        raise ValueError(f"cluster method must be one of {CLUSTER_METHODS}, got {method!r}")
+        raise ValueError(f"cluster method must be 'network', 'spectral' or 'frame', "
+                         f"got {method!r}")
     bic: dict[int, float] = {}
     if n_clusters == "auto":
         n_clusters, bic = select_n_clusters(space, min(MAX_AUTO_CLUSTERS, len(space) - 1),
@@ -189,8 +236,33 @@ def assign_clusters(particles: ParticleSet, features: np.ndarray, n_clusters: in
     # On the spectral PCA a full covariance per class over-fits the minor components
     # (benchmarks/results/cluster_shapes.md, run 3: diagonal + 10 starts 0.66 → 0.80 / 0.44 →
     # 0.71 on shape-b at SNR 1 / 0.1, 0.84 in `make demo`; shape-a 0.60 → 0.50).
-    gmm = {"covariance_type": "diag", "n_init": 10} if method == "spectral" else {}
+    gmm = SPACE_GMM if method in ("spectral", "frame") else {}
     return fit_gmm(space, int(n_clusters), seed=seed, **gmm), space, bic
+
+
+def _clusters(particles: ParticleSet, features: np.ndarray, n_clusters: int | str, method: str,
+              **options) -> tuple[np.ndarray, np.ndarray, dict[int, float], str,
+                                  dict[str, float]]:
+    """:func:`assign_clusters`, with ``method="auto"`` resolved (see the module doc).
+
+    Returns its labels, space and BIC curve, the method used and, for ``"auto"``, the
+    stability of each clustering tried.
+    """
+    if method != "auto":
+        return *assign_clusters(particles, features, n_clusters, method=method, **options), \
+            method, {}
+    tried = {}
+    stability = {}
+    for candidate in ("spectral", "frame"):
+        labels, space, bic = assign_clusters(particles, features, n_clusters, method=candidate,
+                                             **options)
+        tried[candidate] = labels, space, bic
+        stability[candidate] = clustering_stability(space, int(labels.max()) + 1,
+                                                    seed=options.get("seed", 0), **SPACE_GMM)
+        if stability[candidate] >= STABLE_CLUSTERS:
+            break
+    best = max(stability, key=stability.get)
+    return *tried[best], best, stability
 
 
 def model_normalisation(extra: dict, particles: ParticleSet) -> Normalisation:
@@ -416,7 +488,7 @@ def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_ro
 
 
 def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str | None = None,
-            cluster: str = "spectral", align: str = "classical",
+            cluster: str = "auto", align: str = "classical",
             normalisation: Normalisation | None = None, iterations: int = 4,
             local_rounds: int = 1, reassign_rounds: int | None = None, n_starts: int = 2,
             top_fraction: float = 0.5, particle_radius: float | None = None,
@@ -433,8 +505,9 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str |
     n_clusters : int or "auto", optional
         Number of GMM clusters (default: the model's K); ``"auto"`` picks K by BIC
         (:func:`assign_clusters`).
-    cluster : {"network", "spectral"}
-        What the clusters are computed from (:func:`assign_clusters`).
+    cluster : {"auto", "spectral", "frame", "network"}
+        What the clusters are computed from (:func:`assign_clusters`; ``"auto"``: see the
+        module doc).
     align : {"classical", "network"}
         What aligns each cluster's members (see the module doc).
     normalisation : Normalisation, optional
@@ -481,9 +554,10 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str |
     norm = normalisation or global_normalisation(particles, batch_size)
     features, logits = classify_particles(model, particles, norm, batch_size, dev, report)
     mcp = logits.argmax(1)
-    labels, embedding, bic = assign_clusters(
-        particles, features, n_clusters or model.config.n_clusters, method=cluster, seed=seed,
-        use_tsne=use_tsne, batch_size=batch_size, progress=progress)
+    labels, embedding, bic, cluster, stability = _clusters(
+        particles, features, n_clusters or model.config.n_clusters, cluster, seed=seed,
+        use_tsne=use_tsne, batch_size=batch_size, n_starts=n_starts, symmetry=symmetry,
+        device=dev, progress=progress)
     # Every rank clusters the same gathered features with the same seed (so no rank waits on
     # rank 0's t-SNE past a collective timeout), then takes rank 0's result: t-SNE/GMM need not
     # be bit-reproducible across processes (threaded BLAS/OpenMP), and ranks that disagreed on
@@ -501,7 +575,7 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str |
             particle_radius=particle_radius,
             symmetry=symmetry, seed=seed, device=dev, progress=progress)
         return Prediction(labels, mcp, features, embedding, rotations, shifts, classes, bic,
-                          cluster, align, clustered if reassign_rounds else None)
+                          cluster, align, clustered if reassign_rounds else None, stability)
     k = int(labels.max()) + 1  # K may have been chosen here (n_clusters="auto")
     tilts = particles.tilt_ranges()
     n = len(particles)
@@ -537,4 +611,4 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str |
         shifts[members] = gather_rows(sh, len(members))
         classes.append(ClassResult(c + 1, members, reference, half_maps))
     return Prediction(labels, mcp, features, embedding, rotations, shifts, classes, bic, cluster,
-                      align)
+                      align, cluster_stability=stability)
