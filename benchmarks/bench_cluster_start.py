@@ -7,8 +7,9 @@ accuracy and stability (:func:`jimnet.cluster.clustering_stability`, what ``--cl
 compares), then ``predict``'s classical path with its defaults from each start (final
 clustering accuracy, per-particle rotation error with each true class's frame fitted, wall time).
 ``auto`` keeps the spectral clusters when their stability reaches
-:data:`jimnet.predict.pipeline.STABLE_CLUSTERS`, else the more stable of the two; its row is the
-start it chose (the same seeds give the same labels).
+:data:`jimnet.predict.pipeline.STABLE_CLUSTERS`, else the more stable of the two
+(:func:`jimnet.predict.pipeline.auto_cluster_choice`); its row is the start it chose (the same
+seeds give the same labels).
 
 Usage (from the repository root; data sets as in bench_reference_free.py)::
 
@@ -37,6 +38,7 @@ from jimnet.predict.pipeline import (
     SPACE_GMM,
     STABLE_CLUSTERS,
     assign_clusters,
+    auto_cluster_choice,
     classical_alignment,
 )
 
@@ -80,10 +82,8 @@ def main() -> None:
                   f"{t_cluster:.0f} s) → final {final}, ‖ΔR‖_F {err}, {wall:.0f} s", flush=True)
             rows.append([name, method, f"{acc_start:.3f}", f"{stability[method]:.2f}", final,
                          err, f"{t_cluster:.0f}", f"{wall:.0f}"])
-        spectral = stability.get("spectral")
-        if spectral is not None:
-            chosen = "spectral" if spectral >= STABLE_CLUSTERS or "frame" not in stability \
-                else max(stability, key=stability.get)
+        if "spectral" in stability:
+            chosen = auto_cluster_choice(stability)
             for row in rows:
                 if row[0] == name and row[1] == chosen:
                     row[1] += " = auto"

@@ -261,8 +261,16 @@ def _clusters(particles: ParticleSet, features: np.ndarray, n_clusters: int | st
                                                     seed=options.get("seed", 0), **SPACE_GMM)
         if stability[candidate] >= STABLE_CLUSTERS:
             break
-    best = max(stability, key=stability.get)
+    best = auto_cluster_choice(stability)
     return *tried[best], best, stability
+
+
+def auto_cluster_choice(stability: dict[str, float]) -> str:
+    """What ``cluster="auto"`` keeps given the stability of the clusterings tried: spectral when
+    it reaches :data:`STABLE_CLUSTERS` (or nothing else was tried), else the most stable."""
+    if stability["spectral"] >= STABLE_CLUSTERS:
+        return "spectral"
+    return max(stability, key=stability.get)
 
 
 def model_normalisation(extra: dict, particles: ParticleSet) -> Normalisation:
