@@ -119,22 +119,22 @@ def write_results(args: argparse.Namespace, sizes: list[int], rows: list, load_b
         "",
         f"- command: `python benchmarks/bench_predict_scale.py --n {' '.join(map(str, sizes))} "
         f"--cluster {args.cluster} --train-n {args.train_n} --epochs {args.epochs} "
-        f"--seed {args.seed}` (run under `flock /tmp/jimnet-heavy.lock nice -n 5`)",
+        f"--seed {args.seed}`",
         f"- data: `jimnet simulate --benchmark paper --mode fourier --snr 0.1 --n-per-class "
         f"{-(-sizes[-1] // 5)} --seed {args.seed}` (32³, 12 Å, tilt ±60°); smaller N = evenly "
         "spaced rows of the same STAR (same files)",
         f"- model: `jimnet train` on {args.train_n} of them, {args.epochs} epoch(s), default width "
         "0.25, K = 5 (only its speed matters here, not its accuracy)",
-        f"- predict mode: clusters `--cluster {args.cluster}`, network alignment (3 "
-        "reference-free rounds per class, `--refine none`), half maps + FSC, report.html; one "
-        f"process per N, e.g. `jimnet {shown}`",
+        f"- predict mode: clusters `--cluster {args.cluster}`, network alignment (predict's "
+        "default `--iterations`, 4 reference-free rounds per class, `--refine none`), half maps "
+        f"+ FSC, report.html; one process per N, e.g. `jimnet {shown}`",
         f"- jimnet {jimnet.__version__}, torch {torch.__version__}, Python "
         f"{platform.python_version()}; device: CPU, {os.cpu_count()} logical cores, torch "
         f"threads {torch.get_num_threads()}; peak RSS = `os.wait4` ru_maxrss of the predict "
         "process alone",
-        f"- load average (1/5/15 min) before: {' / '.join(f'{x:.1f}' for x in load_before)}; "
-        "other agents' jobs share the 2 cores (this run held the heavy-job lock, but lighter "
-        "jobs of others may have run)",
+        f"- load average (1/5/15 min) before: {' / '.join(f'{x:.1f}' for x in load_before)} "
+        "(nothing else heavy was meant to run; a load above the core count means something "
+        "did)",
         "",
         *table,
         "",

@@ -15,6 +15,7 @@ from jimnet.losses import (
     jimnet_3d_loss,
     masked_alignment_loss,
     pearson_r,
+    pose_displacement_loss,
     rigid_regularization,
     soft_inlier_loss,
     soft_inlier_score,
@@ -101,6 +102,25 @@ def test_rigid_and_affine_regularisation_match_monte_carlo_integral(n):
         assert abs(lr[i] - mc) < 4 * se, (lr[i], mc, se)
         mc, se = _mc_integral(affines[i], shifts[i], rng)
         assert abs(la[i] - mc) < 4 * se, (la[i], mc, se)
+
+
+def test_pose_displacement_loss_matches_monte_carlo_in_voxels():
+    rng = np.random.default_rng(7)
+    half_box = 16.0
+    pred_r, true_r = random_rotations(2, seed=2), random_rotations(2, seed=3)
+    pred_t, true_t = rng.uniform(-4, 4, size=(2, 3)), rng.uniform(-4, 4, size=(2, 3))
+    loss = pose_displacement_loss(*(torch.from_numpy(a) for a in (pred_r, pred_t, true_r, true_t)),
+                                  half_box=half_box, reduction="none").numpy()
+    volume = unit_ball_moments(3)[1]
+    for i in range(2):
+        x = _ball_samples(3, 200_000, rng)  # normalised units; voxel shifts divided by half_box
+        disp = x @ (pred_r[i] - true_r[i]).T + (pred_t[i] - true_t[i]) / half_box
+        vals = np.sum(disp**2, axis=1)
+        mc, se = volume * vals.mean(), volume * vals.std() / math.sqrt(len(vals))
+        assert abs(loss[i] - mc) < 4 * se, (loss[i], mc, se)
+    same = pose_displacement_loss(*(torch.from_numpy(a) for a in (true_r, true_t) * 2),
+                                  half_box=half_box)
+    assert float(same) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_regularisation_closed_forms():

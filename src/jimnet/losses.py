@@ -217,6 +217,28 @@ def rigid_regularization(rotation: torch.Tensor, shift: torch.Tensor, *,
     return _reduce(loss, reduction)
 
 
+def pose_displacement_loss(rotation: torch.Tensor, shift: torch.Tensor,
+                           true_rotation: torch.Tensor, true_shift: torch.Tensor, *,
+                           half_box: float, reduction: Reduction = "mean") -> torch.Tensor:
+    """``∫_V ‖T(x) − T_true(x)‖² dx`` over the unit ball (radius = half the box): a pose loss
+    for pairs whose relative pose is known.
+
+    ``‖T(x) − T_true(x)‖ = ‖T_true⁻¹T(x) − x‖``, so this is :func:`rigid_regularization` of
+    ``(R_trueᵀ R, R_trueᵀ (t − t_true) / half_box)``.
+
+    Parameters
+    ----------
+    rotation, true_rotation : torch.Tensor, shape (B, n, n)
+    shift, true_shift : torch.Tensor, shape (B, n), voxels
+    half_box : float
+        Voxels per normalised unit (half the box edge).
+    reduction : {"none", "mean", "sum"}
+    """
+    rel_r = true_rotation.transpose(-1, -2) @ rotation
+    rel_t = (true_rotation.transpose(-1, -2) @ (shift - true_shift)[..., None])[..., 0]
+    return rigid_regularization(rel_r, rel_t / half_box, reduction=reduction)
+
+
 def box_guard(shift: torch.Tensor, shape: Sequence[int], *, core: float = 0.125,
               reduction: Reduction = "mean") -> torch.Tensor:
     """Penalty on shifts that push the particle's core out of the box.

@@ -265,3 +265,16 @@ def test_auto_clusters_keep_stable_spectral_clusters_else_the_more_stable(
     labels, _, _, used, scores = predict_module._clusters(None, None, 2, "auto", seed=0)
     assert used == chosen and called == tried and list(scores) == tried
     np.testing.assert_array_equal(labels, np.full(6, tried.index(chosen) + 1))
+
+
+def test_predict_hybrid_runs_the_network_in_place_of_the_local_rounds(tiny_star, tiny_model):
+    ps = ParticleSet.from_star(tiny_star)
+    stages = []
+    result = predict(load_model(tiny_model), ps, n_clusters=2,
+                     cluster="spectral", align="hybrid", iterations=1, local_rounds=1,
+                     n_starts=1, particle_radius=10.0, batch_size=4,
+                     progress=lambda stage, done, total: stages.append(stage))
+    assert result.align_method == "hybrid"
+    assert "network refinement" in stages and "classical alignment" in stages
+    assert np.isfinite(result.rotations).all() and np.isfinite(result.shifts).all()
+    assert all(c.half_maps is not None for c in result.classes if len(c.members) >= 2)

@@ -104,6 +104,18 @@ def test_self_curriculum_epoch_logs_capture_range_saturation_and_resumes(tiny_st
     assert resumed.curriculum == trainer.curriculum
 
 
+def test_copy_pose_loss_is_logged_only_when_weighted(tiny_star, tmp_path):
+    particles = ParticleSet.from_star(tiny_star)
+    base = {"epochs": 1, "curriculum": "self", "wedge_loss": "masked", "capture_probes": 2,
+            **{**TINY, "width": 0.03}}
+    (with_pose,) = Trainer(particles, TrainConfig(copy_pose_weight=1.0, **base),
+                           tmp_path / "a").fit()
+    (without,) = Trainer(particles, TrainConfig(**base), tmp_path / "b").fit()
+    assert with_pose.losses["pose"] > 0 and "pose" not in without.losses
+    # the total includes the weighted pose term
+    assert with_pose.losses["total"] > with_pose.losses["pose"]
+
+
 def test_paper_faithful_config_and_curriculum_validation(tiny_star, tmp_path):
     paper = TrainConfig.paper_faithful(epochs=1, **TINY)
     assert (paper.rotation_param, paper.head_init, paper.bn_recalibration,

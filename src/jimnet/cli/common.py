@@ -193,6 +193,7 @@ class PosesFrom(StrEnum):
     """What predict's poses are computed by (jimnet.predict.ALIGN_METHODS)."""
 
     classical = "classical"
+    hybrid = "hybrid"
     network = "network"
 
 

@@ -50,7 +50,7 @@ def demo(
     cluster: Annotated[ClusterMethod, typer.Option(help="Clusters from: auto, spectral, "
                                                    "frame or network (as jimnet predict).")
                        ] = ClusterMethod.auto,
-    align: Annotated[PosesFrom, typer.Option(help="Poses from: classical or network (as "
+    align: Annotated[PosesFrom, typer.Option(help="Poses from: classical, hybrid or network (as "
                                              "jimnet predict).")] = PosesFrom.classical,
     seed: Annotated[int, typer.Option(help="Seed of every random step.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",

@@ -111,27 +111,31 @@ def predict_command(
         help="What aligns each class's members: 'classical' = reference-free refinement by "
         "wedge-aware constrained-correlation search with gold-standard half sets (global "
         "rounds, then local ones; about 0.1–0.5 s per particle and round on a CPU core); "
-        "'network' = the trained network aligns every member onto the class average "
-        "(fast; see README 'Results' for how it compares).")] = PosesFrom.classical,
+        "'hybrid' = the classical global rounds, then the --local-rounds done by the "
+        "network (each member corrected against its half map, posed and seen through the "
+        "member's missing wedge); 'network' = the trained network aligns every member onto "
+        "the class average (fast; see README 'Results' for how they compare).")
+    ] = PosesFrom.classical,
     iterations: Annotated[int, typer.Option(help="Reference-free rounds per class (classical: "
                                             "rounds with a global search).")] = 4,
     local_rounds: Annotated[int, typer.Option(help="Classical: local-search rounds after the "
-                                              "global ones.")] = 1,
+                                              "global ones; hybrid: network refinement "
+                                              "rounds instead.")] = 1,
     reassign_rounds: Annotated[int | None, typer.Option(
-        help="Classical: how many of the global rounds (the last) move particles between "
+        help="Classical, hybrid: how many of the global rounds (the last) move particles between "
         "classes: every particle is aligned to every class average of its half set (K× the "
         "cost of a round) and moved to the class where its score minus the class's mean score over "
         "the particles is highest. 0 keeps the clusters as clustered. Must be < --iterations "
         "[default: 1, or 0 with --iterations 1].", show_default=False)] = None,
-    starts: Annotated[int, typer.Option(help="Classical: reference-free starts per half set "
-                                        "and class (each from another seeded member, 2 "
+    starts: Annotated[int, typer.Option(help="Classical, hybrid: reference-free starts per "
+                                        "half set and class (each from another seeded member, 2 "
                                         "rounds); per class the half-1 and half-2 starts "
                                         "whose averages agree best are kept.")] = 2,
-    top_fraction: Annotated[float, typer.Option(help="Classical: fraction of each class's "
+    top_fraction: Annotated[float, typer.Option(help="Classical, hybrid: fraction of each class's "
                                                 "best-scoring members averaged into the "
                                                 "global rounds' references (0–1].")] = 0.5,
     particle_radius: Annotated[float | None, typer.Option(
-        help="Classical: particle radius in Å, for the soft mask around each particle "
+        help="Classical, hybrid: particle radius in Å, for the soft mask around each particle "
         "(default: measured per class from its members' band-passed energy profile, printed "
         "in the class table).", show_default=False)] = None,
     refine: Annotated[str, typer.Option(help="Network alignment only: then one classical pass: "

@@ -18,6 +18,11 @@
    against every class average; then ``local_rounds`` local rounds.
    This is not sharded under ``torchrun``: every rank computes it (same result).
 
+   ``align="hybrid"``: the classical path's global rounds, then its ``local_rounds`` done by
+   the network instead (:func:`network_refinement`): every member is compared with its own
+   half's map posed by its current pose and seen through its missing wedge, and the network's
+   answer corrects the pose.
+
    ``align="network"``: per cluster, iterative reference-free alignment with the network as the
    aligner: the initial
    reference is one member (seeded choice); every member is aligned onto the current reference
@@ -72,8 +77,10 @@ from jimnet.features import (
     global_normalisation,
     iterate_batches,
 )
-from jimnet.geometry import invert_pose
+from jimnet.fourier import wedge_mask
+from jimnet.geometry import compose_poses, invert_pose
 from jimnet.io import ParticleSet
+from jimnet.models import warp
 
 Progress = Callable[[str, int, int], None]
 
@@ -87,6 +94,7 @@ class ClassResult:
     average: torch.Tensor
     half_maps: tuple[torch.Tensor, torch.Tensor] | None  # None for a one-member cluster
     particle_radius: float | None = None  # voxels, where the classical path used one per class
+    halves: np.ndarray | None = None  # half set (1 or 2) of each member, where the path fixed them
 
 
 @dataclass
@@ -114,7 +122,7 @@ class Prediction:
         The clustering step's 0-based labels where the alignment then moved particles between
         clusters (``labels`` are the final ones); ``None`` otherwise.
     align_method : str
-        What the poses were computed by ("classical" or "network").
+        What the poses were computed by ("classical", "hybrid" or "network").
     cluster_stability : dict of str to float
         With ``cluster="auto"``: the stability of each clustering tried
         (:func:`jimnet.cluster.clustering_stability`).
@@ -139,7 +147,7 @@ CLUSTER_METHODS: tuple[str, ...] = ("auto", "frame", "network", "spectral")
 # of GMMs fitted on random halves, in the space's own coordinates) reaches this; below it the
 # common-frame features are tried (benchmarks/results/cluster_start_snr1.md, _snr0.1.md).
 STABLE_CLUSTERS = 0.6
-ALIGN_METHODS: tuple[str, ...] = ("classical", "network")
+ALIGN_METHODS: tuple[str, ...] = ("classical", "hybrid", "network")
 
 
 def classical_params(box_size: int, particle_radius: float | None = None,
@@ -351,6 +359,108 @@ def _refine_members(particles: ParticleSet, members: np.ndarray, reference: torc
     return res.rotation.double().numpy(), res.shift.double().numpy()
 
 
+def _network_corrections(model: nn.Module, particles: ParticleSet, members: np.ndarray,
+                         reference: torch.Tensor, rotations: np.ndarray, shifts: np.ndarray,
+                         tilts: np.ndarray, norm: Normalisation, batch_size: int,
+                         device: torch.device) -> tuple[np.ndarray, np.ndarray]:
+    """Average → member poses after one correction by the network.
+
+    Each member is compared with the reference posed by its current pose ``P`` and seen
+    through the member's own missing wedge (what a noise-free copy of the member would look
+    like); the network's pose ``Δ`` maps the member onto that, so the new pose is ``Δ⁻¹ ∘ P``.
+    ``rotations``/``shifts`` are the members' poses, ``tilts`` every particle's tilt range.
+    """
+    ref = reference.to(device=device, dtype=torch.float32)
+    box = tuple(ref.shape)
+    new_r, new_t = [np.zeros((0, 3, 3))], [np.zeros((0, 3))]
+    with torch.no_grad():
+        for start in range(0, len(members), batch_size):
+            sel = slice(start, start + batch_size)
+            idx = members[sel]
+            src = norm.apply(particles.get_batch(idx.tolist())).to(device)
+            posed = warp(ref.expand(len(idx), *box),
+                         torch.as_tensor(rotations[sel], dtype=torch.float32, device=device),
+                         torch.as_tensor(shifts[sel], dtype=torch.float32, device=device))
+            seen = wedge_mask(box, torch.as_tensor(tilts[idx, 0]), torch.as_tensor(tilts[idx, 1]),
+                              layout="rfft", dtype=torch.float32, device=device)
+            target = torch.fft.irfftn(torch.fft.rfftn(posed, dim=(-3, -2, -1)) * seen,
+                                      s=box, dim=(-3, -2, -1))
+            flat = target.flatten(1)
+            target = ((flat - flat.mean(1, keepdim=True))
+                      / flat.std(1, keepdim=True).clamp_min(1e-12)).view_as(target)
+            d_r, d_t = model(src, target).pose_numpy()
+            r, t = compose_poses(*invert_pose(d_r, d_t), rotations[sel], shifts[sel])
+            new_r.append(r)
+            new_t.append(t)
+    return np.concatenate(new_r), np.concatenate(new_t)
+
+
+def network_refinement(model: nn.Module, particles: ParticleSet, classes: list[ClassResult],
+                       rotations: np.ndarray, shifts: np.ndarray, norm: Normalisation, *,
+                       rounds: int = 1, symmetry: str = "C1", batch_size: int = 16,
+                       device: torch.device | str = "cpu", progress: Progress | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, list[ClassResult]]:
+    """Local refinement of given poses by the network, gold-standard halves kept apart.
+
+    Every round, each member of each half set is corrected by the network against its own
+    half's map (:func:`_network_corrections`); then the half maps and the class average are
+    rebuilt from the new poses. Classes without two half maps are returned unchanged.
+
+    Parameters
+    ----------
+    model : JimNet3D
+        In eval mode.
+    particles : ParticleSet
+    classes : list of ClassResult
+        With ``half_maps`` and (else alternating/``rlnRandomSubset``) ``halves``.
+    rotations, shifts : arrays, shapes (n, 3, 3), (n, 3)
+        Class average → particle poses (zyx, voxels) to refine.
+    norm : Normalisation
+        The model's input standardisation.
+    rounds : int
+
+    Returns
+    -------
+    rotations, shifts : arrays, shapes (n, 3, 3), (n, 3)
+    classes : list of ClassResult
+        New averages and half maps.
+
+    Under a process group each rank corrects its shard of every half and the rows are
+    gathered; every rank returns the same result.
+    """
+    dev = torch.device(device)
+    rank, world = rank_and_world()
+    rotations, shifts = rotations.copy(), shifts.copy()
+    tilts = particles.tilt_ranges()
+    total = rounds * sum(len(c.members) for c in classes if c.half_maps is not None)
+    done = 0
+    refined = []
+    for cls in classes:
+        if cls.half_maps is None:
+            refined.append(cls)
+            continue
+        halves = cls.halves if cls.halves is not None else _half_sets(particles, cls.members)
+        groups = [cls.members[halves == h] for h in (1, 2)]
+        mine = [g[shard(len(g), rank, world)] for g in groups]
+        maps = cls.half_maps
+        for _ in range(rounds):
+            for group, local, ref in zip(groups, mine, maps, strict=True):
+                r, t = _network_corrections(model, particles, local, ref, rotations[local],
+                                            shifts[local], tilts, norm, batch_size, dev)
+                rotations[group] = gather_rows(r, len(group))
+                shifts[group] = gather_rows(t, len(group))
+                done += len(group)
+                if progress:
+                    progress("network refinement", done, total)
+            maps = tuple(_average(particles, local, rotations[local], shifts[local], tilts,
+                                  batch_size, symmetry) for local in mine)
+        members = np.concatenate(mine)
+        average = _average(particles, members, rotations[members], shifts[members], tilts,
+                           batch_size, symmetry)
+        refined.append(replace(cls, average=average, half_maps=maps))
+    return rotations, shifts, refined
+
+
 def cluster_particle_radii(particles: ParticleSet, labels: np.ndarray, *, batch_size: int = 16,
                            mask_width: float = AlignParams.mask_width,
                            n_clusters: int | None = None) -> tuple[float, ...]:
@@ -488,10 +598,13 @@ def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_ro
             radii = radii_of(state.classes - 1)
             if local_rounds:
                 res = run(config(local_rounds, 0, radii, False), os.path.join(work, "local"))
-    classes = [ClassResult(c, np.flatnonzero(res.state.classes == c), avg,
-                           None if any(h is None for h in res.half_maps[c])
-                           else res.half_maps[c], radii[c - 1])
-               for c, avg in res.averages.items()]
+    classes = []
+    for c, avg in res.averages.items():
+        members = np.flatnonzero(res.state.classes == c)
+        classes.append(ClassResult(c, members, avg,
+                                   None if any(h is None for h in res.half_maps[c])
+                                   else res.half_maps[c], radii[c - 1],
+                                   res.state.halves[members]))
     return res.state.classes - 1, res.state.rotations, res.state.shifts, classes
 
 
@@ -516,24 +629,25 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str |
     cluster : {"auto", "spectral", "frame", "network"}
         What the clusters are computed from (:func:`assign_clusters`; ``"auto"``: see the
         module doc).
-    align : {"classical", "network"}
+    align : {"classical", "hybrid", "network"}
         What aligns each cluster's members (see the module doc).
     normalisation : Normalisation, optional
         Standardisation of the inputs (default: this set's global mean/std).
     iterations : int
         Reference-free alignment/averaging rounds per cluster (classical: the global rounds).
     local_rounds : int
-        Classical only: local rounds after the global ones.
+        Classical: local rounds after the global ones; hybrid: the same rounds done by the
+        network (:func:`network_refinement`) instead of the classical local search.
     reassign_rounds : int, optional
-        Classical only: how many of the global rounds (the last) move particles between
+        Classical and hybrid: how many of the global rounds (the last) move particles between
         clusters by their centred scores (minus each class's mean score) against every class average
         (:func:`classical_alignment`); 0 keeps the clusters as clustered. Default: 1, or 0
         with a single global round.
     n_starts, top_fraction : int, float
-        Classical only: reference-free starts tried and the fraction of best-scoring members
+        Classical and hybrid: reference-free starts tried and the fraction of best-scoring members
         averaged into the global rounds' references (:func:`classical_alignment`).
     particle_radius : float, optional
-        Classical only: particle radius in voxels (:func:`classical_params`).
+        Classical and hybrid: particle radius in voxels (:func:`classical_params`).
     symmetry : str
         Point group of every class: symmetrised averages (both paths) and, classical, searches
         over one asymmetric unit.
@@ -573,15 +687,20 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str |
     # collectives. The broadcast is O(n) numbers.
     labels = broadcast_array(labels)
     embedding = broadcast_array(embedding)
-    if align == "classical":
+    if align in ("classical", "hybrid"):
         clustered = labels
         if reassign_rounds is None:
             reassign_rounds = 1 if iterations > 1 else 0
         labels, rotations, shifts, classes = classical_alignment(
-            particles, labels, global_rounds=iterations, local_rounds=local_rounds,
+            particles, labels, global_rounds=iterations,
+            local_rounds=local_rounds if align == "classical" else 0,
             reassign_rounds=reassign_rounds, n_starts=n_starts, top_fraction=top_fraction,
             particle_radius=particle_radius,
             symmetry=symmetry, seed=seed, device=dev, progress=progress)
+        if align == "hybrid" and local_rounds:
+            rotations, shifts, classes = network_refinement(
+                model, particles, classes, rotations, shifts, norm, rounds=local_rounds,
+                symmetry=symmetry, batch_size=batch_size, device=dev, progress=progress)
         return Prediction(labels, mcp, features, embedding, rotations, shifts, classes, bic,
                           cluster, align, clustered if reassign_rounds else None, stability)
     k = int(labels.max()) + 1  # K may have been chosen here (n_clusters="auto")

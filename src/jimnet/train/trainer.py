@@ -59,6 +59,7 @@ from jimnet.losses import (
     cluster_cross_entropy,
     jimnet_3d_loss,
     masked_alignment_loss,
+    pose_displacement_loss,
     saturation_guard,
 )
 from jimnet.models import AlignmentOutput, GumNet, JimNet3D
@@ -137,6 +138,10 @@ class TrainConfig:
         Initial residual bound (degrees, voxels) and its growth factor over the capture range.
     capture_probes : int
         Particles used to measure the capture range after each epoch (curriculum only).
+    copy_pose_weight : float
+        Curriculum only: weight of a pose loss against each copy's known residual, the mean
+        squared displacement between the predicted and the true transformation over the
+        unit ball (:func:`jimnet.losses.rigid_regularization` of their difference; 0 = off).
     """
 
     model: ModelName = "jimnet"
@@ -166,6 +171,7 @@ class TrainConfig:
     curriculum_start_shift: float = 2.0
     curriculum_growth: float = 1.5
     capture_probes: int = 8
+    copy_pose_weight: float = 0.0
 
     @classmethod
     def paper_faithful(cls, **overrides: object) -> TrainConfig:
@@ -497,6 +503,12 @@ class Trainer(TrainingRun):
                 coarse_weight=cfg.coarse_weight, lambda_r=cfg.lambda_r, alpha=cfg.alpha,
                 **masks)
             parts = {"total": total, **parts}
+        if truth is not None and cfg.copy_pose_weight:
+            true_r, true_t = (torch.as_tensor(a, dtype=src.dtype, device=src.device)
+                              for a in truth)
+            parts["pose"] = pose_displacement_loss(out.rotation, out.shift, true_r, true_t,
+                                                   half_box=shape[-1] / 2)
+            parts["total"] = parts["total"] + cfg.copy_pose_weight * parts["pose"]
         if cfg.guard_weight:
             param = self.model.config.rotation_param
             parts["guard"] = box_guard(out.shift, shape) + sum(
@@ -520,7 +532,7 @@ class Trainer(TrainingRun):
         batches = [b for b in batches if len(b) >= 2]  # BatchNorm needs two samples
         # Every rank must take the same number of DDP steps.
         batches = batches[: len(batches) // self.world * self.world][self.rank::self.world]
-        keys = ("total", "align", "align_coarse", "reg", "ce", "guard")
+        keys = ("total", "align", "align_coarse", "reg", "ce", "guard", "pose")
         # losses·n, n, Σ rotation err, Σ translation err, count, saturated, outputs
         sums = np.zeros(len(keys) + 6)
         n_loss = len(keys)
