@@ -10,8 +10,9 @@ from jimnet.cli.main import app
 
 runner = CliRunner()
 
-ALL_ROWS_ALIGN = {"oracle", "ht", "fa", "gumnet", "jimnet"}
-ALL_ROWS_CLUSTER = {"deepcluster", "pica", "jimnet-cluster", "jimnet-mcp", "jimnet"}
+ALL_ROWS_ALIGN = {"oracle", "ht", "fa", "gumnet", "jimnet", "predict"}
+ALL_ROWS_CLUSTER = {"deepcluster", "pica", "jimnet-cluster", "jimnet-mcp", "jimnet", "spectral",
+                    "predict"}
 
 
 @pytest.fixture(scope="module")

@@ -278,3 +278,15 @@ def test_predict_hybrid_runs_the_network_in_place_of_the_local_rounds(tiny_star,
     assert "network refinement" in stages and "classical alignment" in stages
     assert np.isfinite(result.rotations).all() and np.isfinite(result.shifts).all()
     assert all(c.half_maps is not None for c in result.classes if len(c.members) >= 2)
+
+
+def test_predict_without_a_model_runs_the_network_free_paths_only(tiny_star):
+    ps = ParticleSet.from_star(tiny_star)
+    result = predict(None, ps, n_clusters=2, cluster="spectral", iterations=1, local_rounds=0,
+                     n_starts=1, particle_radius=10.0, batch_size=4)
+    assert result.features.shape == (len(ps), 0) and (result.mcp_labels == -1).all()
+    assert result.align_method == "classical" and np.isfinite(result.rotations).all()
+    for bad in ({"cluster": "network"}, {"align": "hybrid"}, {"n_clusters": None}):
+        with pytest.raises(ValueError, match="without a model"):
+            predict(None, ps, **{"n_clusters": 2, "cluster": "spectral", **bad})
+

@@ -48,6 +48,7 @@ ALIGNMENT_ROWS: tuple[Row, ...] = (
     Row("fa", "F&A align", "fa", "fa"),
     Row("gumnet", "Gum-Net", "gumnet", "gumnet"),
     Row("jimnet", "Jim-Net", "jimnet", "jimnet"),
+    Row("predict", "jimnet predict defaults (reference-free, all particles)", None, "predict"),
 )
 
 CLUSTERING_ROWS: tuple[Row, ...] = (
@@ -58,6 +59,8 @@ CLUSTERING_ROWS: tuple[Row, ...] = (
     Row("jimnet-mcp", "Jim-Net (cluster): M_CP predictions of Jim-Net", "jimnet-cluster",
         "jimnet"),
     Row("jimnet", "Jim-Net (GMM labels)", "jimnet", "jimnet"),
+    Row("spectral", "Spectral baseline (shell power spectra → PCA → GMM)", None, "spectral"),
+    Row("predict", "jimnet predict defaults (auto clusters + reassignment)", None, "predict"),
 )
 
 

@@ -7,7 +7,11 @@ For every SNR dataset (simulated into ``data/snr_<x>/`` when missing, :func:`ens
   (METHOD.md §5.3): trained from scratch at SNR 100, then fine-tuned from the SNR-100 model on
   every other SNR (``TrainConfig(init=…/snr_100/model.pt)``). When SNR 100 is not among the
   reported SNRs, the SNR-100 dataset is still made and used for the base models only;
-* clustering baselines (``deepcluster``, ``pica``) are trained from scratch on every dataset.
+* clustering baselines (``deepcluster``, ``pica``) are trained from scratch on every dataset;
+* no training: ``spectral`` (the spectral clustering baseline) and ``predict`` (``jimnet
+  predict``'s network-free defaults with K given: a clustering row, and an alignment row from
+  the relative poses of the protocol's pairs; it sees every particle of the dataset, which a
+  pair method does not).
 
 Jim-Net gives three rows: its pair alignment (S1–S5), its GMM labels ("Jim-Net", S6–S10) and its
 cluster head's argmax ("Jim-Net (cluster)" reading (b) of METHOD.md §6.3); ``jimnet-cluster`` is
@@ -47,7 +51,10 @@ from jimnet.benchmark.scales import METHODS, Scale
 from jimnet.cluster import cluster_features
 from jimnet.device import device_description, resolve_device
 from jimnet.errors import JimnetInputError
+from jimnet.evaluate.poses import relative_pose
 from jimnet.io import ParticleSet, atomic_output_dir, check_can_write
+from jimnet.predict import predict
+from jimnet.predict.pipeline import assign_clusters
 from jimnet.report import write_report as write_html_report
 from jimnet.simulate import SimulationConfig, load_structure, simulate_to_directory, snr_dirname
 from jimnet.train.deepcluster import DeepClusterTrainer
@@ -244,6 +251,20 @@ def _clustering_baseline(ctx: _Context, ps: ParticleSet, kind: str, snr: float) 
                                structure_accuracy(ps.class_numbers(), labels, N_CLASSES))
 
 
+def _predict_defaults(ctx: _Context, ps: ParticleSet, snr: float, pairs: np.ndarray) -> None:
+    """``jimnet predict``'s network-free defaults (``--cluster auto --align classical``) with
+    K given: its final classes, and the relative poses of the protocol's pairs from its
+    reference-free poses (a pair split between clusters gets frames that do not match)."""
+    result = predict(None, ps, n_clusters=N_CLASSES, seed=ctx.seed, device=ctx.device,
+                     progress=ctx.stage("predict"), **ctx.scale.predict_options)
+    classes = ps.class_numbers()
+    ctx.results.set_clustering("predict", snr,
+                               structure_accuracy(classes, result.labels, N_CLASSES))
+    rot, shift = relative_pose(result.rotations, result.shifts, pairs)
+    ctx.results.set_alignment("predict", snr, pair_errors(rot, shift, *ps.poses(), pairs,
+                                                          classes, ctx.symmetries))
+
+
 def _classical(ctx: _Context, ps: ParticleSet, method: str, snr: float, pairs: np.ndarray,
                dataset: Path) -> None:
     s = ctx.scale
@@ -295,6 +316,13 @@ def _run_dataset(ctx: _Context, snr: float, dataset: Path, methods: Sequence[str
             _network(ctx, ps, method, snr, pairs, report)
         elif method in ("deepcluster", "pica"):
             _clustering_baseline(ctx, ps, method, snr)
+        elif method == "spectral":
+            labels, _, _ = assign_clusters(ps, np.zeros((len(ps), 0)), N_CLASSES,
+                                           method="spectral", seed=ctx.seed)
+            ctx.results.set_clustering(method, snr, structure_accuracy(ps.class_numbers(),
+                                                                       labels, N_CLASSES))
+        elif method == "predict":
+            _predict_defaults(ctx, ps, snr, pairs)
         else:
             _classical(ctx, ps, method, snr, pairs, dataset)
         seconds = time.perf_counter() - t0

@@ -65,7 +65,7 @@ __all__ = ["SCALES", "Scale", "get_scale"]
 
 #: Every ``--methods`` entry, in execution order within a dataset.
 METHODS: tuple[str, ...] = ("oracle", "ht", "fa", "gumnet", "jimnet", "jimnet-cluster",
-                            "deepcluster", "pica")
+                            "deepcluster", "pica", "spectral", "predict")
 
 @dataclass(frozen=True)
 class Scale:
@@ -106,6 +106,9 @@ class Scale:
         Simulator mode of datasets made by the benchmark.
     snrs : tuple of float
         Default SNR list.
+    predict_options : dict
+        Keyword overrides of :func:`jimnet.predict.predict` for the ``predict`` row (empty:
+        predict's defaults).
     estimate : str
         Expected wall time, for ``--help``.
     """
@@ -128,6 +131,7 @@ class Scale:
     chunk: int = 5
     sim_mode: str = "tiltseries"
     snrs: tuple[float, ...] = SNRS
+    predict_options: dict[str, Any] = field(default_factory=dict)
     estimate: str = ""
 
     def sizes(self) -> dict[str, Any]:
@@ -147,6 +151,8 @@ SCALES: dict[str, Scale] = {
         lr=1e-4, finetune_lr=1e-5, cluster_epochs=1, width=0.0625, batch_size=4,
         warmup_epochs=1, use_tsne=False, align=_SMOKE_ALIGN, oracle=_SMOKE_ALIGN, workers=1,
         chunk=5, sim_mode="fourier", snrs=(100.0, 0.1),
+        predict_options={"cluster": "spectral", "iterations": 1, "local_rounds": 0,
+                         "n_starts": 1},
         estimate="about a minute on a laptop CPU (for tests; the numbers mean nothing)"),
     "cpu": Scale(
         name="cpu", n_per_class=40, pairs_per_class=12, epochs=15, finetune_epochs=5,

@@ -95,7 +95,11 @@ def benchmark_command(
         "--methods", "-m", help=f"Comma-separated or repeated: {', '.join(METHODS)}. 'oracle' "
         "= each particle aligned to its true noise-free template by exhaustive search (the "
         "floor any method can reach); 'jimnet' gives Jim-Net's alignment, GMM and M_CP rows; "
-        "'jimnet-cluster' = the clustering-only ablation. [default: all]",
+        "'jimnet-cluster' = the clustering-only ablation; 'spectral' = the spectral clustering "
+        "baseline (wedge-aware shell power spectra → PCA → GMM); 'predict' = jimnet predict's "
+        "network-free defaults (auto clusters, classical reference-free alignment with "
+        "reassignment), K given, scored as a clustering and, through the relative poses of "
+        "the protocol's pairs, as an alignment. [default: all]",
         show_default=False)] = None,
     scale: Annotated[ScaleName, typer.Option(
         "--scale", help=f"Size preset. {_SCALE_HELP}.")] = ScaleName.smoke,

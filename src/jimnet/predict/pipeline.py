@@ -608,7 +608,7 @@ def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_ro
     return res.state.classes - 1, res.state.rotations, res.state.shifts, classes
 
 
-def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str | None = None,
+def predict(model: nn.Module | None, particles: ParticleSet, *, n_clusters: int | str | None = None,
             cluster: str = "auto", align: str = "classical",
             normalisation: Normalisation | None = None, iterations: int = 4,
             local_rounds: int = 1, reassign_rounds: int | None = None, n_starts: int = 2,
@@ -620,8 +620,10 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str |
 
     Parameters
     ----------
-    model : JimNet3D
-        Trained model (its ``config.n_clusters`` is the default K).
+    model : JimNet3D or None
+        Trained model (its ``config.n_clusters`` is the default K). ``None`` runs the paths
+        that need no network (``cluster`` other than "network", ``align="classical"``, an
+        explicit ``n_clusters``): ``features`` then has no columns and ``mcp_labels`` are −1.
     particles : ParticleSet
     n_clusters : int or "auto", optional
         Number of GMM clusters (default: the model's K); ``"auto"`` picks K by BIC
@@ -672,10 +674,16 @@ def predict(model: nn.Module, particles: ParticleSet, *, n_clusters: int | str |
     dev = torch.device(device)
     if dev.type == "cuda" and dev.index is None and world > 1:
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
-    model = model.to(dev).eval()
-    norm = normalisation or global_normalisation(particles, batch_size)
-    features, logits = classify_particles(model, particles, norm, batch_size, dev, report)
-    mcp = logits.argmax(1)
+    if model is None:
+        if cluster == "network" or align != "classical" or n_clusters is None:
+            raise ValueError("without a model, predict needs cluster other than 'network', "
+                             "align='classical' and n_clusters")
+        features, mcp = np.zeros((len(particles), 0)), np.full(len(particles), -1)
+    else:
+        model = model.to(dev).eval()
+        norm = normalisation or global_normalisation(particles, batch_size)
+        features, logits = classify_particles(model, particles, norm, batch_size, dev, report)
+        mcp = logits.argmax(1)
     labels, embedding, bic, cluster, stability = _clusters(
         particles, features, n_clusters or model.config.n_clusters, cluster, seed=seed,
         use_tsne=use_tsne, batch_size=batch_size, n_starts=n_starts, symmetry=symmetry,
