@@ -258,6 +258,12 @@ def _predict_defaults(ctx: _Context, ps: ParticleSet, snr: float, pairs: np.ndar
     result = predict(None, ps, n_clusters=N_CLASSES, seed=ctx.seed, device=ctx.device,
                      progress=ctx.stage("predict"), **ctx.scale.predict_options)
     classes = ps.class_numbers()
+    moved = (np.mean(result.cluster_labels != result.labels)
+             if result.cluster_labels is not None else 0.0)
+    stability = ", ".join(f"{k} {v:.2f}" for k, v in result.cluster_stability.items())
+    ctx.log(f"SNR {snr:g} predict: clusters from {result.cluster_method} (stability "
+            f"{stability or 'not measured'}), {moved:.0%} of the particles moved by the "
+            "reassignment")
     ctx.results.set_clustering("predict", snr,
                                structure_accuracy(classes, result.labels, N_CLASSES))
     rot, shift = relative_pose(result.rotations, result.shifts, pairs)

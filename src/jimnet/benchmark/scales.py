@@ -161,7 +161,8 @@ SCALES: dict[str, Scale] = {
         oracle=AlignParams(particle_radius=10.0), workers=2, chunk=5, sim_mode="tiltseries",
         snrs=(100.0, 0.1, 0.05),
         estimate="45 minutes measured on an idle 2-core CPU for SNRs 100, 0.1, 0.05 and every "
-        "method (longer on a busy machine)"),
+        "method before the spectral and predict rows, which add about 9 minutes (longer on a "
+        "busy machine)"),
     "gpu": Scale(
         name="gpu", n_per_class=100, pairs_per_class=20, epochs=8, finetune_epochs=2,
         lr=1e-4, finetune_lr=1e-5, cluster_epochs=10, width=0.5, batch_size=32,
