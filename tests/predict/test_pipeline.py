@@ -213,8 +213,7 @@ def test_predict_and_average_write_the_same_per_class_file_names(tiny_star, tiny
                     == (avg / name).read_text().splitlines()[0])
 
 
-def test_reassignment_moves_mislabelled_particles_back(tmp_path):
-    from jimnet.predict.pipeline import classical_alignment
+def _mislabelled_pair_of_classes(tmp_path):
     from jimnet.simulate import SimulationConfig, load_structure, simulate_to_directory
 
     cfg = SimulationConfig(mode="fourier", snr=100.0, box=20, voxel_size=20.0, resolution=30.0,
@@ -227,12 +226,42 @@ def test_reassignment_moves_mislabelled_particles_back(tmp_path):
     wrong = [np.flatnonzero(truth == c)[:2] for c in (0, 1)]
     for c, rows in enumerate(wrong):
         labels[rows] = 1 - c  # two particles of each class start in the other cluster
+    return ps, truth, labels
+
+
+def test_reassignment_moves_mislabelled_particles_back(tmp_path):
+    from jimnet.predict.pipeline import classical_alignment
+
+    ps, truth, labels = _mislabelled_pair_of_classes(tmp_path)
     final, *_ = classical_alignment(ps, labels, global_rounds=3, reassign_rounds=1,
                                     local_rounds=0, n_starts=1, particle_radius=7.0)
     np.testing.assert_array_equal(final, truth)
     kept, *_ = classical_alignment(ps, labels, global_rounds=1, local_rounds=0, n_starts=1,
                                    particle_radius=7.0)
     np.testing.assert_array_equal(kept, labels)  # no reassignment rounds: clusters kept
+
+
+def test_a_reassignment_whose_half_maps_agree_less_is_undone(tmp_path, monkeypatch):
+    import jimnet.predict.pipeline as pipeline
+
+    ps, _, labels = _mislabelled_pair_of_classes(tmp_path)
+    # Score a result by its agreement with the starting clusters: the reassignment (which
+    # moves the mislabelled particles) then looks worse than the fixed stage and is undone.
+    monkeypatch.setattr(pipeline, "half_map_agreement",
+                        lambda res: float(np.mean(res.state.classes == labels + 1)))
+    final, *_ = pipeline.classical_alignment(ps, labels, global_rounds=3, reassign_rounds=1,
+                                             local_rounds=0, n_starts=1, particle_radius=7.0)
+    np.testing.assert_array_equal(final, labels)
+
+
+def test_half_map_agreement_is_the_size_weighted_mean_frequency():
+    from types import SimpleNamespace
+
+    from jimnet.predict.pipeline import half_map_agreement
+
+    result = SimpleNamespace(state=SimpleNamespace(classes=np.array([1, 1, 1, 2])),
+                             resolutions={1: 20.0})  # class 2 has no FSC: counts as 0
+    assert half_map_agreement(result) == pytest.approx((3 / 20.0) / 4)
 
 
 def test_predict_refuses_reassign_rounds_not_below_iterations(tiny_star, tiny_model, tmp_path):

@@ -125,7 +125,9 @@ def predict_command(
         help="Classical, hybrid: how many of the global rounds (the last) move particles between "
         "classes: every particle is aligned to every class average of its half set (K× the "
         "cost of a round) and moved to the class where its score minus the class's mean score over "
-        "the particles is highest. 0 keeps the clusters as clustered. Must be < --iterations "
+        "the particles is highest, kept only if the classes' half maps then agree at least as "
+        "well (gold-standard FSC) as before. 0 keeps the clusters as clustered. Must be < "
+        "--iterations "
         "[default: 1, or 0 with --iterations 1].", show_default=False)] = None,
     starts: Annotated[int, typer.Option(help="Classical, hybrid: reference-free starts per "
                                         "half set and class (each from another seeded member, 2 "

@@ -493,6 +493,19 @@ def cluster_particle_radii(particles: ParticleSet, labels: np.ndarray, *, batch_
     return tuple(radii)
 
 
+def half_map_agreement(result: RefineResult) -> float:
+    """Particle-weighted mean of the classes' half-map FSC-0.143 frequencies (1/Å).
+
+    A class without two half maps counts as 0. Each half set is refined against its own
+    references, so this gold-standard agreement is not inflated by noise fitted into them;
+    purer classes in consistent frames give averages that agree to higher frequencies.
+    """
+    classes = result.state.classes
+    total = sum(np.sum(classes == k) / result.resolutions[k]
+                for k in np.unique(classes) if k in result.resolutions)
+    return float(total / max(len(classes), 1))
+
+
 def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_rounds: int = 4,
                         local_rounds: int = 1, reassign_rounds: int = 0,
                         score_rule: str = "centred", n_starts: int = 2,
@@ -510,7 +523,9 @@ def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_ro
     2. ``reassign_rounds`` global rounds in which every particle is aligned to every class
        average of its half set and moved to the class with the highest centred score (the
        score minus the class's mean score over the half set), all classes masked by one
-       radius (the largest), so the scores are comparable;
+       radius (the largest), so the scores are comparable; the new classes are kept only if
+       their half maps agree at least as well as those of stage 1
+       (:func:`half_map_agreement`), else stage 1's clusters and poses are;
     3. ``local_rounds`` local rounds with the (new) clusters fixed, radii measured again.
 
     Parameters
@@ -593,8 +608,11 @@ def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_ro
     with tempfile.TemporaryDirectory() as work:
         res = run(config(first_rounds, fixed_rounds, radii, False), os.path.join(work, "fixed"))
         if reassign_rounds:
+            fixed, fixed_state = res, state
             res = run(config(reassign_rounds, reassign_rounds, radii, True),
                       os.path.join(work, "reassign"))
+            if half_map_agreement(res) < half_map_agreement(fixed):
+                res, state = fixed, fixed_state  # worse gold-standard FSC: keep the clusters
             radii = radii_of(state.classes - 1)
             if local_rounds:
                 res = run(config(local_rounds, 0, radii, False), os.path.join(work, "local"))
