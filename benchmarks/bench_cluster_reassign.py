@@ -30,11 +30,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_reference_free import SETS, add_data_options, simulate
+from bench_reference_free import SETS, add_data_options, simulated_set
 
 from jimnet.evaluate.clustering import clustering_accuracy, contingency_matrix
 from jimnet.evaluate.poses import fitted_frame_rotation_errors
-from jimnet.io import ParticleSet
 from jimnet.predict.pipeline import assign_clusters, classical_alignment
 
 SETTINGS = {  # name → (global rounds, starts, reassignment rounds, score rule)
@@ -55,8 +54,7 @@ def main() -> None:
     load_start = os.getloadavg()[0]
     rows, details = [], []
     for name in args.sets:
-        ps = ParticleSet.from_star(simulate(name, args.structures_dir, args.snr, args.seed,
-                                            args.work / name))
+        ps = simulated_set(name, args)
         truth = ps.class_numbers() - 1
         k = int(truth.max()) + 1
         t0 = time.perf_counter()

@@ -28,12 +28,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_reference_free import SETS, add_data_options, simulate
+from bench_reference_free import SETS, add_data_options, simulated_set
 
 from jimnet.cluster import clustering_stability
 from jimnet.evaluate.clustering import clustering_accuracy
 from jimnet.evaluate.poses import fitted_frame_rotation_errors
-from jimnet.io import ParticleSet
 from jimnet.predict.pipeline import (
     SPACE_GMM,
     STABLE_CLUSTERS,
@@ -57,8 +56,7 @@ def main() -> None:
     load_start = os.getloadavg()[0]
     rows = []
     for name in args.sets:
-        ps = ParticleSet.from_star(simulate(name, args.structures_dir, args.snr, args.seed,
-                                            args.work / f"{name}_snr{args.snr:g}"))
+        ps = simulated_set(name, args)
         truth = ps.class_numbers() - 1
         k = int(truth.max()) + 1
         stability = {}

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from bench_reference_free import SETS, add_data_options, simulate
+from bench_reference_free import SETS, add_data_options, simulated_set
 
 from jimnet.average.fsc import compute_fsc
 from jimnet.evaluate.poses import fitted_frame_rotation_errors
@@ -69,8 +69,7 @@ def main() -> None:
     load_start = os.getloadavg()[0]
     rows = []
     for name in args.sets:
-        ps = ParticleSet.from_star(simulate(name, args.structures_dir, args.snr, args.seed,
-                                            args.work / f"{name}_snr{args.snr:g}"))
+        ps = simulated_set(name, args)
         truth = ps.class_numbers() - 1
         t0 = time.perf_counter()
         cfg = TrainConfig(n_clusters=int(truth.max()) + 1, epochs=args.epochs, width=args.width,

@@ -70,6 +70,12 @@ def simulate(name: str, structures_dir: Path, snr: float, seed: int, out: Path) 
     return out / "particles.star"
 
 
+def simulated_set(name: str, args: argparse.Namespace) -> ParticleSet:
+    """Set ``name`` simulated with :func:`add_data_options`' options into ``--work``."""
+    return ParticleSet.from_star(simulate(name, args.structures_dir, args.snr, args.seed,
+                                          args.work / f"{name}_snr{args.snr:g}"))
+
+
 def add_data_options(ap: argparse.ArgumentParser) -> None:
     """The simulation options shared by the benchmarks that use :data:`SETS`."""
     ap.add_argument("--snr", type=float, default=0.1)
@@ -91,8 +97,7 @@ def main() -> None:
     load_start = os.getloadavg()[0]
     rows = []
     for name in args.sets:
-        ps = ParticleSet.from_star(simulate(name, args.structures_dir, args.snr, args.seed,
-                                            args.work / name))
+        ps = simulated_set(name, args)
         truth = ps.class_numbers() - 1
         true_rot = ps.poses()[0]
         for setting in args.settings:
