@@ -1,9 +1,10 @@
-"""Common-frame features: zero for the average itself, blind to the missing wedge, see shape."""
+"""Common-frame features: zero for the average itself, blind to the missing wedge, see shape;
+correlations with a reference seen as each particle is."""
 
 import numpy as np
 import torch
 
-from jimnet.cluster.frame import frame_differences, frame_features
+from jimnet.cluster.frame import frame_correlations, frame_differences, frame_features
 from jimnet.evaluate import clustering_accuracy
 from jimnet.fourier import wedge_mask
 from jimnet.geometry import random_rotations
@@ -81,3 +82,31 @@ def test_few_particles_get_fewer_components():
     rot, shift = _identity(3)
     feats = frame_features(_Particles(vols, TILT), rot, shift, average, particle_radius=8.0)
     assert feats.shape == (3, 2) and np.isfinite(feats).all()
+
+
+def test_frame_features_of_a_subset_are_those_of_the_subset_alone():
+    average = make_blob(N, seed=1)
+    vols = torch.stack([wedge_filter(make_blob(N, seed=s), TILT) for s in range(2, 9)])
+    rot = random_rotations(len(vols), seed=3)
+    shift = np.random.default_rng(4).uniform(-1, 1, (len(vols), 3))
+    subset = np.array([5, 1, 3, 6])
+    inside = frame_features(_Particles(vols, TILT), rot, shift, average, particle_radius=8.0,
+                            n_components=2, indices=subset)
+    alone = frame_features(_Particles(vols[subset], TILT), rot[subset], shift[subset], average,
+                           particle_radius=8.0, n_components=2)
+    np.testing.assert_allclose(np.abs(inside), np.abs(alone), rtol=1e-4, atol=1e-6)
+
+
+def test_a_posed_wedged_copy_correlates_one_its_negative_minus_one_noise_about_zero():
+    reference = make_blob(N, seed=1)
+    rots = random_rotations(2, seed=2)
+    shifts = np.array([[1.0, -0.5, 0.0], [0.0, 1.5, -1.0]])
+    copies = [wedge_filter(rigid_transform(reference, torch.as_tensor(r, dtype=torch.float32),
+                                           torch.as_tensor(t, dtype=torch.float32)), TILT)
+              for r, t in zip(rots, shifts, strict=True)]
+    noise = torch.randn(N, N, N, generator=torch.Generator().manual_seed(3))
+    vols = torch.stack([copies[0], -copies[1], noise])
+    corr = frame_correlations(vols, np.concatenate([rots, rots[:1]]),
+                              np.concatenate([shifts, shifts[:1]]), [TILT] * 3, reference,
+                              particle_radius=9.0)
+    assert corr[0] > 0.97 and corr[1] < -0.97 and abs(float(corr[2])) < 0.15

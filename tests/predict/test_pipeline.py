@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 import starfile
+import torch
 from typer.testing import CliRunner
 
 from jimnet.cli.main import app
@@ -241,17 +242,60 @@ def test_reassignment_moves_mislabelled_particles_back(tmp_path):
     np.testing.assert_array_equal(kept, labels)  # no reassignment rounds: clusters kept
 
 
-def test_a_reassignment_whose_half_maps_agree_less_is_undone(tmp_path, monkeypatch):
+@pytest.mark.parametrize(("guard", "score"), [("held-out", "held_out_fit"),
+                                              ("half-maps", "half_map_agreement")])
+def test_a_reassignment_that_scores_lower_is_undone(tmp_path, monkeypatch, guard, score):
     import jimnet.predict.pipeline as pipeline
 
     ps, _, labels = _mislabelled_pair_of_classes(tmp_path)
     # Score a result by its agreement with the starting clusters: the reassignment (which
     # moves the mislabelled particles) then looks worse than the fixed stage and is undone.
-    monkeypatch.setattr(pipeline, "half_map_agreement",
-                        lambda res: float(np.mean(res.state.classes == labels + 1)))
+    def by_start(res):
+        return float(np.mean(res.state.classes == labels + 1))
+
+    monkeypatch.setattr(pipeline, score, {"held_out_fit": lambda _, res, *__, **___: by_start(res),
+                                          "half_map_agreement": by_start}[score])
     final, *_ = pipeline.classical_alignment(ps, labels, global_rounds=3, reassign_rounds=1,
-                                             local_rounds=0, n_starts=1, particle_radius=7.0)
+                                             local_rounds=0, n_starts=1, particle_radius=7.0,
+                                             guard=guard)
     np.testing.assert_array_equal(final, labels)
+
+
+def test_a_split_merge_candidate_is_reassigned_and_kept_when_it_scores_best(tmp_path,
+                                                                            monkeypatch):
+    from dataclasses import replace
+
+    import jimnet.predict.pipeline as pipeline
+
+    ps, truth, labels = _mislabelled_pair_of_classes(tmp_path)
+    proposed = np.where(np.arange(len(truth)) < len(truth) // 2, 1, 2)  # an arbitrary split
+    monkeypatch.setattr(pipeline, "split_and_merge",
+                        lambda particles, result, *_: replace(result.state, classes=proposed))
+    candidates = {}
+    # the guard's score: 1 for the split-and-merge candidate, 0 for the others
+    monkeypatch.setattr(pipeline, "held_out_fit",
+                        lambda _, res, *__, **___: float(res is candidates.get("split-merge")))
+    final, *_ = pipeline.classical_alignment(
+        ps, labels, global_rounds=2, reassign_rounds=1, local_rounds=0, n_starts=1,
+        particle_radius=7.0, split_merge=True,
+        on_candidate=lambda name, res, _: candidates.setdefault(name, res))
+    assert list(candidates) == ["fixed", "reassign", "split-merge"]
+    np.testing.assert_array_equal(final, candidates["split-merge"].state.classes - 1)
+    candidates.clear()
+    pipeline.classical_alignment(
+        ps, labels, global_rounds=2, reassign_rounds=1, local_rounds=0, n_starts=1,
+        particle_radius=7.0, on_candidate=lambda name, res, _: candidates.setdefault(name, res))
+    assert list(candidates) == ["fixed", "reassign"]
+
+
+def test_predict_cli_default_split_merge_is_the_library_default():
+    import inspect
+
+    from jimnet.cli.predict import predict_command
+    from jimnet.predict.pipeline import SPLIT_MERGE
+
+    default = inspect.signature(predict_command).parameters["split_merge"].default
+    assert default is SPLIT_MERGE
 
 
 def test_half_map_agreement_is_the_size_weighted_mean_frequency():
@@ -291,7 +335,7 @@ def test_auto_clusters_keep_stable_spectral_clusters_else_the_more_stable(
     monkeypatch.setattr(predict_module, "assign_clusters", fake_clusters)
     monkeypatch.setattr(predict_module, "clustering_stability",
                         lambda space, k, **kwargs: float(space[0, 0]))
-    labels, _, _, used, scores = predict_module._clusters(None, None, 2, "auto", seed=0)
+    labels, _, _, used, scores = predict_module.choose_clusters(None, None, 2, "auto", seed=0)
     assert used == chosen and called == tried and list(scores) == tried
     np.testing.assert_array_equal(labels, np.full(6, tried.index(chosen) + 1))
 
@@ -319,3 +363,26 @@ def test_predict_without_a_model_runs_the_network_free_paths_only(tiny_star):
         with pytest.raises(ValueError, match="without a model"):
             predict(None, ps, **{"n_clusters": 2, "cluster": "spectral", **bad})
 
+
+
+def test_held_out_fit_compares_each_particle_with_the_other_half_map_only():
+    from jimnet.align.refine import RefineResult, state_from
+    from jimnet.predict.pipeline import held_out_fit
+    from tests.align.helpers import make_blob, wedge_filter
+    from tests.cluster.test_frame import _Particles
+
+    n, tilt = 24, (-50.0, 50.0)
+    template = make_blob(n, seed=1)
+    vols = torch.stack([wedge_filter(template, tilt)] * 4)
+    particles = _Particles(vols, tilt)
+
+    def fit(halves):
+        # class 1's half-1 map is the template, its half-2 map the template's negative
+        state = state_from(np.ones(4, dtype=np.int64), np.tile(np.eye(3), (4, 1, 1)),
+                           np.zeros((4, 3)), halves=np.array(halves))
+        result = RefineResult(state, {1: template}, {1: (template, -template)}, {})
+        return held_out_fit(particles, result, 9.0)
+
+    assert fit([2, 2, 2, 2]) > 0.97  # half-2 particles see the half-1 map
+    assert fit([1, 1, 1, 1]) < -0.97  # half-1 particles see the negative
+    assert fit([1, 2, 1, 2]) == pytest.approx(0.5 * (fit([2, 2, 2, 2]) + fit([1, 1, 1, 1])))

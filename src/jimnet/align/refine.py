@@ -277,8 +277,9 @@ def _wedges(particles: ParticleSet, idx: NDArray) -> list[tuple[float, float]]:
     return [(float(tilts[i, 0]), float(tilts[i, 1])) for i in idx]
 
 
-def _average(particles: ParticleSet, idx: NDArray, state: RefineState, config: RefineConfig
-             ) -> torch.Tensor:
+def members_average(particles: ParticleSet, idx: NDArray, state: RefineState,
+                    config: RefineConfig) -> torch.Tensor:
+    """Wedge-weighted average (N, N, N) of particles ``idx`` at their poses in ``state``."""
     return wedge_weighted_average(particles.get_batch(idx), torch.as_tensor(state.rotations[idx]),
                                   torch.as_tensor(state.shifts[idx]), _wedges(particles, idx),
                                   floor=config.floor, symmetry=config.params.symmetry)
@@ -302,7 +303,7 @@ def half_references(particles: ParticleSet, state: RefineState, config: RefineCo
         if state.have_poses:
             if config.top_fraction < 1.0 and _in_global_rounds(state, config):
                 idx = _best_scoring(idx, state.scores[idx], config.top_fraction)
-            refs[k] = (_average(particles, idx, state, config), None)
+            refs[k] = (members_average(particles, idx, state, config), None)
         else:
             i = int(rng.choice(idx))
             refs[k] = (particles.get_batch([i])[0], _wedges(particles, [i])[0])
@@ -451,8 +452,8 @@ def half_agreement(particles: ParticleSet, trials: list[RefineState], k: int,
                    config: RefineConfig) -> NDArray[np.float64]:
     """Score of the best superposition of each start's half-2 average of class ``k`` onto each
     start's half-1 average: array (S, S), rows half-1 starts, columns half-2 starts."""
-    maps = [[_average(particles, np.nonzero((t.halves == h) & (t.classes == k))[0], t, config)
-             for t in trials] for h in (1, 2)]
+    maps = [[members_average(particles, np.nonzero((t.halves == h) & (t.classes == k))[0], t,
+                             config) for t in trials] for h in (1, 2)]
     params = config.search_params(k)
     return np.array([[float(align(m2, m1, method=config.method, params=params).score)
                       for m2 in maps[1]] for m1 in maps[0]])
@@ -472,8 +473,8 @@ def common_frame(particles: ParticleSet, state: RefineState, config: RefineConfi
         i2 = np.nonzero((state.classes == k) & (state.halves == 2))[0]
         if i1.size == 0 or i2.size == 0:
             continue
-        m1 = _average(particles, i1, state, config)
-        m2 = _average(particles, i2, state, config)
+        m1 = members_average(particles, i1, state, config)
+        m2 = members_average(particles, i2, state, config)
         t = align(m2, m1, method=config.method, params=config.search_params(k))
         inv_r, inv_t = invert_pose(t.rotation.numpy(), t.shift.numpy())
         rot[i2], shift[i2] = compose_poses(rot[i2], shift[i2], inv_r, inv_t)
@@ -494,11 +495,11 @@ def class_maps(particles: ParticleSet, state: RefineState, config: RefineConfig
         members = state.classes == k
         if not members.any():
             continue
-        averages[k] = _average(particles, np.nonzero(members)[0], state, config)
+        averages[k] = members_average(particles, np.nonzero(members)[0], state, config)
         maps = []
         for h in (1, 2):
             idx = np.nonzero(members & (state.halves == h))[0]
-            maps.append(_average(particles, idx, state, config) if idx.size else None)
+            maps.append(members_average(particles, idx, state, config) if idx.size else None)
         halves_out[k] = tuple(maps)
         if maps[0] is not None and maps[1] is not None:
             resolutions[k] = compute_fsc(maps[0], maps[1], particles.pixel_size).resolution

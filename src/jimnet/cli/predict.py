@@ -125,10 +125,20 @@ def predict_command(
         help="Classical, hybrid: how many of the global rounds (the last) move particles between "
         "classes: every particle is aligned to every class average of its half set (K× the "
         "cost of a round) and moved to the class where its score minus the class's mean score over "
-        "the particles is highest, kept only if the classes' half maps then agree at least as "
-        "well (gold-standard FSC) as before. 0 keeps the clusters as clustered. Must be < "
+        "the particles is highest, kept only if the particles then correlate at least as well "
+        "with their class's other half map (each half set refined on its own, so noise fitted "
+        "into a map does not count) as before. 0 keeps the clusters as clustered. Must be < "
         "--iterations "
         "[default: 1, or 0 with --iterations 1].", show_default=False)] = None,
+    split_merge: Annotated[bool, typer.Option(
+        "--split-merge/--no-split-merge",
+        help="Classical, hybrid, with reassignment: also try splitting every class whose "
+        "aligned members fall into two groups and merging the most alike classes back to K, "
+        "then reassigning; kept only if its classes explain the particles better (the same "
+        "held-out test as the reassignment). Repairs a start that spread one structure over "
+        "two clusters while two others share one. Costs one more reassignment round when a "
+        "class splits.")
+    ] = True,
     starts: Annotated[int, typer.Option(help="Classical, hybrid: reference-free starts per "
                                         "half set and class (each from another seeded member, 2 "
                                         "rounds); per class the half-1 and half-2 starts "
@@ -231,7 +241,8 @@ def predict_command(
                          iterations=iterations, local_rounds=local_rounds,
                          reassign_rounds=reassign_rounds, n_starts=starts,
                          top_fraction=top_fraction,
-                         particle_radius=radius_vox, symmetry=symmetry, refine=refine,
+                         particle_radius=radius_vox, symmetry=symmetry,
+                         split_merge=split_merge, refine=refine,
                          refine_params=AlignParams(angular_step=angular_step, symmetry=symmetry),
                          batch_size=batch_size, seed=seed,
                          use_tsne=tsne, device=dev, progress=progress)

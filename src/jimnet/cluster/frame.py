@@ -29,6 +29,35 @@ from jimnet.transform import rigid_transform
 SPATIAL = (-3, -2, -1)
 
 
+def _observed_pair(volumes: torch.Tensor, rotations: ArrayLike, shifts: ArrayLike,
+                   tilt_ranges: ArrayLike, average: torch.Tensor, cutoff: float
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each particle brought into ``average``'s frame and ``average`` seen as that particle is
+    (its observed region, low-passed), both real, (B, N, N, N) float64."""
+    vol = torch.as_tensor(volumes, dtype=torch.float32)
+    n = vol.shape[-1]
+    inv_rot, inv_shift = invert_pose(torch.as_tensor(rotations, dtype=torch.float64),
+                                     torch.as_tensor(shifts, dtype=torch.float64))
+    aligned = rigid_transform(vol, inv_rot.float(), inv_shift.float())
+    wedges = WedgeSet.build([tuple(t) for t in np.asarray(tilt_ranges)], n)
+    # the particle's observed region seen from the average's frame: W(R k)
+    observed = wedges.rotated_grid(n, inv_rot.float(), layout="rfft").double()
+    keep = observed * (frequency_magnitude((n,) * 3, layout="rfft") <= cutoff)
+    particle = torch.fft.irfftn(keep * torch.fft.rfftn(aligned.double(), dim=SPATIAL),
+                                s=(n,) * 3, dim=SPATIAL)
+    seen = torch.fft.irfftn(keep * torch.fft.rfftn(average.double(), dim=SPATIAL),
+                            s=(n,) * 3, dim=SPATIAL)
+    return particle, seen
+
+
+def _sphere(n: int, particle_radius: float, mask_width: float) -> torch.Tensor:
+    """Soft sphere about the box centre: 1 inside ``particle_radius``, linear fall-off."""
+    centre = torch.arange(n, dtype=torch.float64) - n // 2
+    radius = torch.sqrt(centre[:, None, None] ** 2 + centre[None, :, None] ** 2
+                        + centre[None, None, :] ** 2)
+    return ((particle_radius + mask_width - radius) / mask_width).clamp(0, 1)
+
+
 def frame_differences(volumes: torch.Tensor, rotations: ArrayLike, shifts: ArrayLike,
                       tilt_ranges: ArrayLike, average: torch.Tensor, *, particle_radius: float,
                       cutoff: float = 0.25, mask_width: float = 2.0) -> torch.Tensor:
@@ -54,45 +83,58 @@ def frame_differences(volumes: torch.Tensor, rotations: ArrayLike, shifts: Array
     torch.Tensor, shape (B, M), float32
         The differences at the ``M`` voxels inside the sphere (plus its fall-off).
     """
-    vol = torch.as_tensor(volumes, dtype=torch.float32)
-    n = vol.shape[-1]
-    inv_rot, inv_shift = invert_pose(torch.as_tensor(rotations, dtype=torch.float64),
-                                     torch.as_tensor(shifts, dtype=torch.float64))
-    aligned = rigid_transform(vol, inv_rot.float(), inv_shift.float())
-    wedges = WedgeSet.build([tuple(t) for t in np.asarray(tilt_ranges)], n)
-    # the particle's observed region seen from the average's frame: W(R k)
-    observed = wedges.rotated_grid(n, inv_rot.float(), layout="rfft").double()
-    keep = frequency_magnitude((n,) * 3, layout="rfft") <= cutoff
-    diff = observed * keep * (torch.fft.rfftn(aligned.double(), dim=SPATIAL)
-                              - torch.fft.rfftn(average.double(), dim=SPATIAL))
-    real = torch.fft.irfftn(diff, s=(n,) * 3, dim=SPATIAL)
-    centre = torch.arange(n, dtype=torch.float64) - n // 2
-    radius = torch.sqrt(centre[:, None, None] ** 2 + centre[None, :, None] ** 2
-                        + centre[None, None, :] ** 2)
-    mask = ((particle_radius + mask_width - radius) / mask_width).clamp(0, 1)
+    particle, seen = _observed_pair(volumes, rotations, shifts, tilt_ranges, average, cutoff)
+    mask = _sphere(particle.shape[-1], particle_radius, mask_width)
+    return ((particle - seen) * mask)[:, mask > 0].float()
+
+
+def frame_correlations(volumes: torch.Tensor, rotations: ArrayLike, shifts: ArrayLike,
+                       tilt_ranges: ArrayLike, reference: torch.Tensor, *,
+                       particle_radius: float, cutoff: float = 0.25, mask_width: float = 2.0
+                       ) -> torch.Tensor:
+    """Pearson correlation of each aligned particle with ``reference`` seen as the particle is.
+
+    The same comparison as :func:`frame_differences` (observed region, low-pass, soft sphere),
+    scored as one number per particle.
+
+    Returns
+    -------
+    torch.Tensor, shape (B,), float64
+    """
+    particle, seen = _observed_pair(volumes, rotations, shifts, tilt_ranges, reference, cutoff)
+    mask = _sphere(particle.shape[-1], particle_radius, mask_width)
     inside = mask > 0
-    return (real * mask)[:, inside].float()
+    p = (particle * mask)[:, inside]
+    r = (seen * mask)[:, inside]
+    p = p - p.mean(1, keepdim=True)
+    r = r - r.mean(1, keepdim=True)
+    return (p * r).sum(1) / (p.norm(dim=1) * r.norm(dim=1)).clamp_min(1e-30)
 
 
 def frame_features(particles: ParticleSet, rotations: ArrayLike, shifts: ArrayLike,
                    average: torch.Tensor, *, particle_radius: float, n_components: int = 10,
                    cutoff: float = 0.25, batch_size: int = 32,
+                   indices: ArrayLike | None = None,
                    progress: Callable[[int, int], None] | None = None) -> NDArray[np.float64]:
     """PCA of :func:`frame_differences` over all particles, streamed (memory flat in N).
 
-    Two passes over the particles: an incremental PCA fit, then the projection.
+    Two passes over the particles: an incremental PCA fit, then the projection. ``indices``
+    restricts both to those particles (rows of ``rotations``/``shifts`` still index the whole
+    set).
 
     Returns
     -------
     numpy.ndarray, shape (n, c), float64
-        ``c = min(n_components, n − 1)`` principal-component coordinates.
+        ``c = min(n_components, n − 1)`` principal-component coordinates, ``n`` the number of
+        particles used, in the order of ``indices``.
     """
     from sklearn.decomposition import IncrementalPCA
 
-    n = len(particles)
+    use = np.arange(len(particles)) if indices is None else np.asarray(indices, dtype=np.int64)
+    n = len(use)
     comps = max(1, min(n_components, n - 1))
     # every chunk must hold at least ``comps`` particles for the incremental fit
-    chunks = np.array_split(np.arange(n), max(1, n // max(batch_size, comps)))
+    chunks = np.array_split(use, max(1, n // max(batch_size, comps)))
     rot = np.asarray(rotations)
     shift = np.asarray(shifts)
     tilts = particles.tilt_ranges()

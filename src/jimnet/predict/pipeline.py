@@ -66,6 +66,7 @@ from jimnet.cluster import (
     embed_features,
     embed_for_clustering,
     fit_gmm,
+    frame_correlations,
     frame_features,
     select_n_clusters,
     spectral_features,
@@ -81,6 +82,7 @@ from jimnet.fourier import wedge_mask
 from jimnet.geometry import compose_poses, invert_pose
 from jimnet.io import ParticleSet
 from jimnet.models import warp
+from jimnet.predict.split_merge import split_and_merge
 
 Progress = Callable[[str, int, int], None]
 
@@ -166,6 +168,7 @@ def classical_params(box_size: int, particle_radius: float | None = None,
     coarse = AlignParams(angular_step=25.0, final_step=4.0, n_candidates=2, n_peaks=50,
                          band_factor=3.5, particle_radius=radius, symmetry=symmetry)
     return coarse, AlignParams(particle_radius=radius, symmetry=symmetry)
+SPLIT_MERGE = True  # predict's default for split-and-merge (benchmarks/results/split_merge_*)
 MAX_AUTO_CLUSTERS = 10  # largest K tried by n_clusters="auto"
 SPACE_GMM = {"covariance_type": "diag", "n_init": 10}  # the GMM of the spectral/frame spaces
 
@@ -248,9 +251,9 @@ def assign_clusters(particles: ParticleSet, features: np.ndarray, n_clusters: in
     return fit_gmm(space, int(n_clusters), seed=seed, **gmm), space, bic
 
 
-def _clusters(particles: ParticleSet, features: np.ndarray, n_clusters: int | str, method: str,
-              **options) -> tuple[np.ndarray, np.ndarray, dict[int, float], str,
-                                  dict[str, float]]:
+def choose_clusters(particles: ParticleSet, features: np.ndarray, n_clusters: int | str,
+                    method: str, **options
+                    ) -> tuple[np.ndarray, np.ndarray, dict[int, float], str, dict[str, float]]:
     """:func:`assign_clusters`, with ``method="auto"`` resolved (see the module doc).
 
     Returns its labels, space and BIC curve, the method used and, for ``"auto"``, the
@@ -506,11 +509,39 @@ def half_map_agreement(result: RefineResult) -> float:
     return float(total / max(len(classes), 1))
 
 
+def held_out_fit(particles: ParticleSet, result: RefineResult, particle_radius: float, *,
+                 batch_size: int = 16) -> float:
+    """Mean correlation of every particle with its class's **other** half map at its pose.
+
+    Each particle is compared (:func:`jimnet.cluster.frame_correlations`: its observed region,
+    low-passed, inside one sphere of ``particle_radius`` voxels) with the map its own half did
+    not contribute to, so noise fitted into a map does not raise the score: a class that mixes
+    structures, or one spread over two small classes, explains its particles less well.
+    Particles of classes without two half maps count as 0.
+    """
+    state = result.state
+    tilts = particles.tilt_ranges()
+    total = 0.0
+    for c, maps in result.half_maps.items():
+        if maps[0] is None or maps[1] is None:
+            continue
+        for half, other in ((1, maps[1]), (2, maps[0])):
+            members = np.flatnonzero((state.classes == c) & (state.halves == half))
+            for start in range(0, len(members), batch_size):
+                idx = members[start:start + batch_size]
+                total += float(frame_correlations(
+                    particles.get_batch(idx), state.rotations[idx], state.shifts[idx],
+                    tilts[idx], other, particle_radius=particle_radius).sum())
+    return total / max(len(state.classes), 1)
+
+
 def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_rounds: int = 4,
                         local_rounds: int = 1, reassign_rounds: int = 0,
                         score_rule: str = "centred", n_starts: int = 2,
                         top_fraction: float = 0.5, particle_radius: float | None = None,
-                        symmetry: str = "C1", seed: int = 0, batch_size: int = 8,
+                        symmetry: str = "C1", split_merge: bool = False,
+                        guard: str = "held-out", seed: int = 0, batch_size: int = 8,
+                        on_candidate: Callable[[str, RefineResult, float], None] | None = None,
                         device: torch.device | str = "cpu", progress: Progress | None = None
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[ClassResult]]:
     """Reference-free classical alignment of clusters (gold-standard halves), optionally
@@ -523,9 +554,12 @@ def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_ro
     2. ``reassign_rounds`` global rounds in which every particle is aligned to every class
        average of its half set and moved to the class with the highest centred score (the
        score minus the class's mean score over the half set), all classes masked by one
-       radius (the largest), so the scores are comparable; the new classes are kept only if
-       their half maps agree at least as well as those of stage 1
-       (:func:`half_map_agreement`), else stage 1's clusters and poses are;
+       radius (the largest), so the scores are comparable. With ``split_merge`` these rounds
+       are run a second time from stage 1's classes split and merged
+       (:func:`jimnet.predict.split_merge.split_and_merge`). Of stage 1 and these candidates
+       the one with the highest ``guard`` score is kept (ties to the later one): ``"held-out"``
+       (:func:`held_out_fit`, every particle against its class's other half map) or
+       ``"half-maps"`` (:func:`half_map_agreement`, gold-standard FSC);
     3. ``local_rounds`` local rounds with the (new) clusters fixed, radii measured again.
 
     Parameters
@@ -549,6 +583,14 @@ def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_ro
         (:func:`cluster_particle_radii`).
     symmetry : str
         Point group of every class (:func:`classical_params`).
+    split_merge : bool
+        Also try split-and-merge before the reassignment rounds (needs ``reassign_rounds``).
+    guard : {"held-out", "half-maps"}
+        What decides which candidate classes are kept (see above).
+    on_candidate : callable, optional
+        ``on_candidate(name, result, score)`` for each candidate the guard compares
+        (``"fixed"``, ``"reassign"``, ``"split-merge"``) with its ``guard`` score, for
+        diagnostics.
 
     Returns
     -------
@@ -560,6 +602,8 @@ def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_ro
     """
     if not 0 <= reassign_rounds < global_rounds:
         raise ValueError("reassign_rounds must be ≥ 0 and smaller than global_rounds")
+    if guard not in ("held-out", "half-maps"):
+        raise ValueError(f"guard must be 'held-out' or 'half-maps', got {guard!r}")
     k = int(labels.max()) + 1
 
     def radii_of(labels: np.ndarray) -> tuple[float, ...]:
@@ -586,7 +630,8 @@ def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_ro
     first_rounds = fixed_rounds + (0 if reassign_rounds else local_rounds)
     # particle alignments of all stages, for one progress bar
     total = n * (first_rounds + (n_starts - 1) * min(2, fixed_rounds)
-                 + (reassign_rounds * k + local_rounds if reassign_rounds else 0))
+                 + ((1 + split_merge) * reassign_rounds * k + local_rounds
+                    if reassign_rounds else 0))
     done = 0
 
     def run(cfg: RefineConfig, work: str) -> RefineResult:
@@ -608,11 +653,26 @@ def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_ro
     with tempfile.TemporaryDirectory() as work:
         res = run(config(first_rounds, fixed_rounds, radii, False), os.path.join(work, "fixed"))
         if reassign_rounds:
-            fixed, fixed_state = res, state
-            res = run(config(reassign_rounds, reassign_rounds, radii, True),
-                      os.path.join(work, "reassign"))
-            if half_map_agreement(res) < half_map_agreement(fixed):
-                res, state = fixed, fixed_state  # worse gold-standard FSC: keep the clusters
+            starts = [state]
+            if split_merge:
+                proposal = split_and_merge(particles, res, config(1, 1, radii, False), radii)
+                starts += [proposal] if proposal is not None else []
+            score = {"held-out": lambda r: held_out_fit(particles, r, max(radii),
+                                                         batch_size=batch_size),
+                     "half-maps": half_map_agreement}[guard]
+            best, best_state, best_score = res, state, score(res)
+            if on_candidate:
+                on_candidate("fixed", res, best_score)
+            for name, start in zip(("reassign", "split-merge"), starts, strict=False):
+                state = start
+                trial = run(config(reassign_rounds, reassign_rounds, radii, True),
+                            os.path.join(work, name))
+                trial_score = score(trial)
+                if on_candidate:
+                    on_candidate(name, trial, trial_score)
+                if trial_score >= best_score:  # kept only if it measures at least as well
+                    best, best_state, best_score = trial, state, trial_score
+            res, state = best, best_state
             radii = radii_of(state.classes - 1)
             if local_rounds:
                 res = run(config(local_rounds, 0, radii, False), os.path.join(work, "local"))
@@ -631,7 +691,8 @@ def predict(model: nn.Module | None, particles: ParticleSet, *, n_clusters: int 
             normalisation: Normalisation | None = None, iterations: int = 4,
             local_rounds: int = 1, reassign_rounds: int | None = None, n_starts: int = 2,
             top_fraction: float = 0.5, particle_radius: float | None = None,
-            symmetry: str = "C1", refine: str = "none", refine_params: AlignParams | None = None,
+            symmetry: str = "C1", split_merge: bool = SPLIT_MERGE,
+            refine: str = "none", refine_params: AlignParams | None = None,
             batch_size: int = 16, seed: int = 0, use_tsne: bool = True,
             device: str | torch.device = "cpu", progress: Progress | None = None) -> Prediction:
     """Cluster, align and average ``particles`` with a trained :class:`~jimnet.models.JimNet3D`.
@@ -671,6 +732,10 @@ def predict(model: nn.Module | None, particles: ParticleSet, *, n_clusters: int 
     symmetry : str
         Point group of every class: symmetrised averages (both paths) and, classical, searches
         over one asymmetric unit.
+    split_merge : bool
+        Classical and hybrid, with reassignment: also try split-and-merge before the
+        reassignment round (:mod:`jimnet.predict.split_merge`), kept only if it measures better
+        (:func:`classical_alignment`).
     refine : {"none", "ht", "fa"}
         Network only: optional classical refinement pass after the network's rounds.
     refine_params : AlignParams, optional
@@ -702,7 +767,7 @@ def predict(model: nn.Module | None, particles: ParticleSet, *, n_clusters: int 
         norm = normalisation or global_normalisation(particles, batch_size)
         features, logits = classify_particles(model, particles, norm, batch_size, dev, report)
         mcp = logits.argmax(1)
-    labels, embedding, bic, cluster, stability = _clusters(
+    labels, embedding, bic, cluster, stability = choose_clusters(
         particles, features, n_clusters or model.config.n_clusters, cluster, seed=seed,
         use_tsne=use_tsne, batch_size=batch_size, n_starts=n_starts, symmetry=symmetry,
         device=dev, progress=progress)
@@ -721,8 +786,8 @@ def predict(model: nn.Module | None, particles: ParticleSet, *, n_clusters: int 
             particles, labels, global_rounds=iterations,
             local_rounds=local_rounds if align == "classical" else 0,
             reassign_rounds=reassign_rounds, n_starts=n_starts, top_fraction=top_fraction,
-            particle_radius=particle_radius,
-            symmetry=symmetry, seed=seed, device=dev, progress=progress)
+            particle_radius=particle_radius, symmetry=symmetry, split_merge=split_merge,
+            seed=seed, device=dev, progress=progress)
         if align == "hybrid" and local_rounds:
             rotations, shifts, classes = network_refinement(
                 model, particles, classes, rotations, shifts, norm, rounds=local_rounds,
