@@ -77,28 +77,35 @@ def three_structures(tmp_path_factory):
     return ParticleSet.from_star(out / "particles.star")
 
 
-def test_split_and_merge_repairs_a_spread_class_and_a_shared_one(three_structures):
+def _split_and_merge_at_true_poses(ps: ParticleSet, labels: np.ndarray):
+    """split_and_merge of 3 classes ``labels`` (0-based), every member at its true pose (what a
+    converged refinement looks like), with the classical path's search settings."""
     from jimnet.align.refine import RefineConfig, RefineResult, members_average, state_from
-    from jimnet.evaluate import clustering_accuracy
     from jimnet.predict.pipeline import classical_params
 
-    ps = three_structures
-    truth = ps.class_numbers() - 1
-    # what a converged refinement of a shape-blind start looks like: structure 0 spread over
-    # clusters 0 and 1, structures 1 and 2 sharing cluster 2, every member at its true pose
-    labels = np.where(truth == 0, np.arange(len(truth)) % 2, 2)
-    rotations, shifts = ps.poses()
     coarse, fine = classical_params(ps.box_size, 7.0)
     config = RefineConfig(n_classes=3, n_iterations=1, params=coarse, local_params=fine,
                           seed=0)
-    state = state_from(labels + 1, rotations, shifts)
+    state = state_from(labels + 1, *ps.poses())
     averages = {c: members_average(ps, np.flatnonzero(state.classes == c), state, config)
                 for c in (1, 2, 3)}
-    repaired = split_and_merge(ps, RefineResult(state, averages, {}, {}), config, (7.0,) * 3)
+    return split_and_merge(ps, RefineResult(state, averages, {}, {}), config, (7.0,) * 3)
+
+
+def test_split_and_merge_repairs_a_spread_class_and_a_shared_one(three_structures):
+    from jimnet.evaluate import clustering_accuracy
+
+    ps = three_structures
+    truth = ps.class_numbers() - 1
+    # a shape-blind start: structure 0 spread over clusters 0 and 1, structures 1 and 2
+    # sharing cluster 2
+    labels = np.where(truth == 0, np.arange(len(truth)) % 2, 2)
+    repaired = _split_and_merge_at_true_poses(ps, labels)
     assert repaired is not None and set(np.unique(repaired.classes)) == {1, 2, 3}
     assert clustering_accuracy(truth, repaired.classes - 1).accuracy == 1.0
     # the merged halves of structure 0 share one frame: the spread cluster 1's members moved
     # into cluster 0's frame (the same true frame here, so their poses barely change)
+    rotations = ps.poses()[0]
     moved = truth == 0
     angle = np.arccos(np.clip((np.trace(np.swapaxes(repaired.rotations[moved], 1, 2)
                                         @ rotations[moved], axis1=1, axis2=2) - 1) / 2, -1, 1))
@@ -106,18 +113,8 @@ def test_split_and_merge_repairs_a_spread_class_and_a_shared_one(three_structure
 
 
 def test_split_and_merge_leaves_pure_classes_alone(three_structures):
-    from jimnet.align.refine import RefineConfig, RefineResult, members_average, state_from
     from jimnet.evaluate import clustering_accuracy
-    from jimnet.predict.pipeline import classical_params
 
-    ps = three_structures
-    truth = ps.class_numbers() - 1
-    rotations, shifts = ps.poses()
-    coarse, fine = classical_params(ps.box_size, 7.0)
-    config = RefineConfig(n_classes=3, n_iterations=1, params=coarse, local_params=fine,
-                          seed=0)
-    state = state_from(truth + 1, rotations, shifts)
-    averages = {c: members_average(ps, np.flatnonzero(state.classes == c), state, config)
-                for c in (1, 2, 3)}
-    repaired = split_and_merge(ps, RefineResult(state, averages, {}, {}), config, (7.0,) * 3)
+    truth = three_structures.class_numbers() - 1
+    repaired = _split_and_merge_at_true_poses(three_structures, truth)
     assert repaired is None or clustering_accuracy(truth, repaired.classes - 1).accuracy == 1.0

@@ -656,7 +656,10 @@ def classical_alignment(particles: ParticleSet, labels: np.ndarray, *, global_ro
             starts = [state]
             if split_merge:
                 proposal = split_and_merge(particles, res, config(1, 1, radii, False), radii)
-                starts += [proposal] if proposal is not None else []
+                if proposal is None:  # nothing split: no second reassignment to count
+                    total -= n * reassign_rounds * k
+                else:
+                    starts.append(proposal)
             score = {"held-out": lambda r: held_out_fit(particles, r, max(radii),
                                                          batch_size=batch_size),
                      "half-maps": half_map_agreement}[guard]
